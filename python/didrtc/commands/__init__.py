@@ -1,0 +1,1 @@
+"""Subcommands of the ``didrtc`` command line that belong to the identity layer."""
