@@ -27,9 +27,11 @@ build: venv ## Build the Rust core into the virtualenv (release mode)
 demo: build ## Run the main job: the didrtc demo on embedded defaults
 	$(VENV)/bin/didrtc demo
 
+PYTHON_SOURCES = $(wildcard python tests benches servers apps)
+
 lint: venv ## ruff, cargo fmt --check, cargo clippy -D warnings
-	$(VENV)/bin/ruff check python tests benches servers
-	$(VENV)/bin/ruff format --check python tests benches servers
+	$(VENV)/bin/ruff check $(PYTHON_SOURCES)
+	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
 

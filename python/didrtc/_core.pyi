@@ -115,7 +115,7 @@ def hpke_seal(
 def hpke_seal_deterministic(
     recipient_public_key: bytes, plaintext: bytes, info: bytes, aad: bytes, ikm_e: bytes
 ) -> tuple[bytes, bytes]:
-    """:func:`hpke_seal` with the ephemeral key pair ``DeriveKeyPair(ikm_e)``, for test vectors only.
+    """:func:`hpke_seal` with the ephemeral key pair ``DeriveKeyPair(ikm_e)``; for test vectors.
 
     ``ikm_e`` must be 32 bytes (``InvalidKey`` otherwise), as the RFC 9180 vectors give it.
     """

@@ -51,7 +51,7 @@ def test_non_canonical_s_is_rejected(core: ModuleType) -> None:
 def test_small_order_public_key_is_rejected(core: ModuleType) -> None:
     identity_point = (1).to_bytes(32, "little")
     signature = identity_point + bytes(32)  # R = identity, S = 0 "verifies" for A = identity
-    with pytest.raises(errors.InvalidSignature, match="small.order"):
+    with pytest.raises(errors.InvalidSignature, match=r"small[- ]order"):
         core.verify(identity_point, b"anything", signature)
 
 
