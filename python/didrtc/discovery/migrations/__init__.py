@@ -1,0 +1,1 @@
+"""Alembic migrations of the discovery database, shipped inside the package."""
