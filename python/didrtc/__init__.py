@@ -75,6 +75,7 @@ __all__ = [
     "UnsupportedMulticodec",
     "WrongPassphrase",
     "__version__",
+    "connect",
     "dht_key",
     "did_from_public_key",
     "public_key_from_did",
@@ -84,6 +85,16 @@ __all__ = [
     "verify_batch",
     "x25519_public_key_from_did",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # didrtc.connect needs aiortc; importing it lazily keeps `import didrtc` light
+    # (the identity layer alone is what the discovery server and tools need).
+    if name == "connect":
+        from didrtc.signaling import connect
+
+        return connect
+    raise AttributeError(f"module 'didrtc' has no attribute {name!r}")
 
 
 def verify(did: str, message: bytes, signature: bytes) -> None:
