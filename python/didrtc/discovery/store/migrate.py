@@ -64,10 +64,27 @@ def _sqlite_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """SQLite: the file lock, held across the revision check *and* the migration.
+
+    Checking the revision outside it raced on a new database file: the readers'
+    connections switch it to WAL and read while the migrator holds its write
+    lock, and one of them could give up with "database is locked". PostgreSQL
+    needs nothing here: its advisory lock is taken inside the migration's
+    transaction, and its readers never block on DDL in progress.
+    """
+    if engine.dialect.name == "sqlite":
+        with _sqlite_lock(engine):
+            yield
+    else:
+        yield
+
+
 def _run(engine: Engine, revision: str, direction: str) -> None:
     config = _config()
     if engine.dialect.name == "sqlite":
-        with _sqlite_lock(engine), engine.connect() as connection:
+        with engine.connect() as connection:
             config.attributes["connection"] = connection
             getattr(command, direction)(config, revision)
             connection.commit()
@@ -81,13 +98,15 @@ def _run(engine: Engine, revision: str, direction: str) -> None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database up to ``revision`` (default: the newest)."""
-    before = current_revision(engine)
-    if before == head_revision() and revision == "head":
-        return
-    logger.info("migrating the discovery database from %s to %s", before, revision)
-    _run(engine, revision, "upgrade")
+    with _migration_lock(engine):
+        before = current_revision(engine)
+        if before == head_revision() and revision == "head":
+            return
+        logger.info("migrating the discovery database from %s to %s", before, revision)
+        _run(engine, revision, "upgrade")
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Migrate the database down to ``revision`` (``"base"``: drop everything)."""
-    _run(engine, revision, "downgrade")
+    with _migration_lock(engine):
+        _run(engine, revision, "downgrade")
