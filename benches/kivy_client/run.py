@@ -1,0 +1,348 @@
+"""UI responsiveness of the Kivy app while it searches and connects, against real local services.
+
+Usage::
+
+    .venv/bin/python benches/kivy_client/run.py             # prints and writes the markdown
+    .venv/bin/python benches/kivy_client/run.py --quick     # fewer rounds
+
+This process starts what ``didrtc demo`` runs — a discovery server (SQLite), a
+DHT of four nodes, the answerer "Demo Bistro" (listed and published) — plus 29
+more listings, so a search returns a full page. It then starts the real app
+(the test harness's ``driver.py``: SDL2 offscreen through Mesa's llvmpipe, no
+display) and measures:
+
+- **launch to first frame**: from spawning the app's process (a configured app:
+  identity and settings present) to the window's first drawn frame, read with
+  ``CLOCK_MONOTONIC`` on both sides;
+- **frame gaps**: the time between consecutive frames of the app's main loop
+  (every Clock tick: input, layout, drawing), recorded inside the app from the
+  tap that starts a search until its results are shown, and from the tap on a
+  result until the chat screen shows the answerer's greeting. The longest gap
+  is how long the UI could not react; the target is under 50 ms.
+
+Kivy runs at most 60 frames a second, so an idle gap is ~16.7 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "python"))
+
+from apps.kivy_client.identity_store import IdentityStore  # noqa: E402
+from apps.kivy_client.settings_store import Settings, SettingsStore  # noqa: E402
+from didrtc import Identity  # noqa: E402
+from didrtc.discovery.client import DiscoveryClient  # noqa: E402
+from didrtc.signaling import LOOPBACK, Answerer, AnswererConfig  # noqa: E402
+from didrtc.signaling.announce import Announcement, Announcer  # noqa: E402
+from didrtc.signaling.localnet import LocalDht, LocalDiscovery  # noqa: E402
+from tests.kivy_client.remote import RemoteApp, running_app  # noqa: E402
+
+TARGET_MS = 50.0
+COMMAND = ".venv/bin/python benches/kivy_client/run.py"
+
+
+def gaps_ms(times: list[float]) -> list[float]:
+    return [(b - a) * 1000 for a, b in itertools.pairwise(times)]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def configured_app(data: Path, discovery_url: str, bootstrap: str) -> None:
+    data.mkdir(parents=True)
+    SettingsStore(data).save(
+        Settings(
+            discovery_url=discovery_url,
+            bootstrap_nodes=(bootstrap,),
+            host_addresses=("127.0.0.1",),
+        )
+    )
+    IdentityStore(data).create()
+
+
+async def measure_launches(work: Path, data: Path, count: int) -> list[float]:
+    """Seconds from spawning the app to its first frame, ``count`` launches."""
+    launches = []
+    for index in range(count):
+        started = time.monotonic()
+        async with running_app(data, work / f"launch-{index}") as app:
+            first = await app.call("first_frame")
+            launches.append(first - started)
+            await app.wait("search", "state", "results")
+            await app.quit()
+    return launches
+
+
+async def timed(app: RemoteApp) -> list[float]:
+    frames: dict[str, list[float]] = await app.call("frame_times")
+    return frames["ticks"]
+
+
+async def measure_flows(app: RemoteApp, rounds: int) -> dict[str, list[list[float]]]:
+    """Frame gaps (ms) during each search and each connect, one list per round."""
+    found: dict[str, list[list[float]]] = {"search": [], "connect": [], "durations": []}
+    await app.wait_screen("search")
+    await app.wait("search", "state", "results")
+    for _ in range(rounds):
+        await app.type("search", "query", "bistro")
+        await app.call("record_frames")
+        started = time.perf_counter()
+        await app.tap("search", "search")
+        await app.wait("search", "state", "loading", "results")
+        await app.wait("search", "state", "results")
+        search_time = time.perf_counter() - started
+        found["search"].append(gaps_ms(await timed(app)))
+
+        await app.call("record_frames")
+        started = time.perf_counter()
+        await app.tap_result(0)
+        await app.wait_screen("chat", timeout=40)
+        await app.wait_count("chat", "messages", 1)
+        connect_time = time.perf_counter() - started
+        found["connect"].append(gaps_ms(await timed(app)))
+        found["durations"].append([search_time * 1000, connect_time * 1000])
+        await app.tap("chat", "disconnect")
+        await app.wait_screen("search")
+    return found
+
+
+NOTES = """\
+Notes from investigating the misses (2026-11-24, on the machine above; not re-measured by this
+command):
+
+- The long gaps are frames of Kivy's own loop, not network work: the debug-mode session above
+  finds no networking callback near them. Timing `Window.on_draw` inside the app showed those
+  frames spend their time drawing: on Mesa's llvmpipe (software OpenGL, what this machine and CI
+  have), a frame that replaces label textures takes tens of milliseconds, and the first frame
+  that shows new content can take several hundred (a static redraw of the same screen takes
+  about 2 ms). A search changes the results list and the status line twice (searching, then the
+  results), hence its gaps in every round.
+- The first connect also shows the connect and chat screens for the first time. Later connects
+  stay near the target: compare the first round with the rest.
+- What was changed because of it: no MSAA (`graphics.multisamples = 0`, it made texture-changing
+  frames slower on llvmpipe), `gc.freeze()` once the app is up (full collections over Kivy's and
+  aiortc's long-lived objects took 50-150 ms), and the screens not yet shown are built in idle
+  moments after the first one. All network work already ran as asyncio tasks.
+- Not measured: a GPU-backed window (desktop with a real driver, Android). The drawing cost
+  above is the software renderer's; the 50 ms target is not met on it for searches."""
+
+SLOW_CALLBACK_MS = 20
+_SLOW = re.compile(r"Executing (<.*>) took (\d+\.\d+) seconds")
+
+
+def slow_callbacks(log: Path) -> dict[str, list[float]]:
+    """The callbacks asyncio's debug mode logged as holding the loop, in ms, by kind.
+
+    ``frame``: Kivy's main loop (``serve()``: input, layout, drawing); ``network``:
+    everything else (aiortc, aiohttp, the DHT, the app's jobs).
+    """
+    held: dict[str, list[float]] = {"frame": [], "network": []}
+    for what, seconds in _SLOW.findall(log.read_text(errors="replace")):
+        kind = "frame" if "serve()" in what else "network"
+        held[kind].append(float(seconds) * 1000)
+    return held
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages / 2**30:.0f} GiB"
+    except (ValueError, OSError):
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
+        f"CPython {platform.python_version()}; Kivy 2.3.1, SDL2 offscreen on Mesa llvmpipe "
+        "(software OpenGL)"
+    )
+
+
+def summary(rounds: list[list[float]]) -> dict[str, Any]:
+    pooled = [gap for gaps in rounds for gap in gaps]
+    return {
+        "frames": len(pooled) / len(rounds),
+        "median": statistics.median(pooled),
+        "p99": percentile(pooled, 0.99),
+        "max": max(pooled),
+        "round_max": [round(max(gaps), 1) for gaps in rounds],
+    }
+
+
+def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    launches = results["launches"]
+    lines = [
+        "## Kivy app: responsiveness while searching and connecting",
+        "",
+        f"Command: `{COMMAND}{' --quick' if args.quick else ''}` "
+        f"({args.rounds} searches and {args.rounds} connects in one app session, "
+        f"{args.launches} launches). Machine: {machine()}. Recorded {when}.",
+        "",
+        "Against real local services: discovery server, 4-node DHT, the answerer "
+        '"Demo Bistro" (30 listings in the directory). Frame gaps are measured inside the app '
+        "between consecutive main-loop frames (Kivy caps at 60 fps: ~16.7 ms when idle).",
+        "",
+        "| phase | frames per run | median gap | p99 gap | longest gap | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for phase, label in (
+        ("search", "search (tap to results shown)"),
+        ("connect", "connect (tap to greeting shown)"),
+    ):
+        s = results[phase]
+        verdict = "met" if s["max"] < TARGET_MS else "missed"
+        lines.append(
+            f"| {label} | {s['frames']:.0f} | {s['median']:.1f} ms | {s['p99']:.1f} ms | "
+            f"{s['max']:.1f} ms | < {TARGET_MS:.0f} ms: {verdict} |"
+        )
+    held = results["held"]
+    network = max(held["network"], default=0.0)
+    durations = results["durations"]
+    lines += [
+        "",
+        f"Search took {statistics.median(d[0] for d in durations):.0f} ms and connect "
+        f"(resolve, offer, pinned HTTPS signaling, ICE + DTLS + SCTP, first message) "
+        f"{statistics.median(d[1] for d in durations):.0f} ms (medians, tap to screen updated).",
+        "",
+        "Where the long gaps come from: a second session of the same rounds in asyncio's debug "
+        f"mode logged every callback that held the event loop over {SLOW_CALLBACK_MS} ms. "
+        f"Kivy's frames (input, layout, drawing): {len(held['frame'])}, the longest "
+        f"{max(held['frame'], default=0.0):.0f} ms. Everything else — aiortc, aiohttp, the DHT, "
+        f"the app's jobs: {len(held['network'])}"
+        + (f", the longest {network:.0f} ms." if held["network"] else ".")
+        + " (Debug mode slows everything, so these durations are upper bounds.)",
+        "",
+        "Longest gap of each round, in order (ms): search "
+        f"{', '.join(f'{g:.0f}' for g in results['search']['round_max'])}; connect "
+        f"{', '.join(f'{g:.0f}' for g in results['connect']['round_max'])}.",
+        "",
+        NOTES,
+        "",
+        "| launch to first frame | median | max |",
+        "|---|---:|---:|",
+        f"| configured app (identity and settings present), process spawn to first frame "
+        f"| {statistics.median(launches) * 1000:.0f} ms | {max(launches) * 1000:.0f} ms |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="didrtc-kivy-bench-") as temporary:
+        work = args.workdir or Path(temporary)
+        (work / "discovery").mkdir()
+        with LocalDiscovery(work / "discovery", rate_limits=False) as discovery:
+            async with LocalDht(size=4) as dht:
+                bootstrap = f"{dht.bootstrap[0]}:{dht.bootstrap[1]}"
+                answerer = Answerer(
+                    Identity.generate(), AnswererConfig(name="Demo Bistro", peer=LOOPBACK)
+                )
+                await answerer.start("127.0.0.1", 0)
+                announcer = Announcer(
+                    answerer.identity,
+                    answerer.endpoint,
+                    answerer.certificate.fingerprint,
+                    Announcement(
+                        name="Demo Bistro",
+                        categories=("restaurant", "french"),
+                        description="Bookings for tonight and tomorrow.",
+                        bootstrap=(dht.bootstrap,),
+                        discovery_url=discovery.url,
+                    ),
+                )
+                await announcer.start()
+                try:
+                    async with DiscoveryClient(discovery.url) as directory:
+                        for index in range(29):
+                            await directory.register(
+                                Identity.generate(),
+                                name=f"Bistro number {index}",
+                                categories=["restaurant"],
+                                description="A listing without a live answerer.",
+                                bootstrap_nodes=[bootstrap],
+                                service_endpoint="https://127.0.0.1:9/",
+                            )
+                    data = work / "app-data"
+                    await configured_app(data, discovery.url, bootstrap)
+                    launches = await measure_launches(work, data, args.launches)
+                    extra = {}
+                    if args.profile:
+                        extra["DIDRTC_DRIVER_PROFILE"] = str(args.profile.resolve())
+                    async with running_app(data, work / "flows", **extra) as app:
+                        flows = await measure_flows(app, args.rounds)
+                        await app.quit()
+                    # A second session in asyncio's debug mode names what held the loop.
+                    slow = {"DIDRTC_SLOW_CALLBACK_MS": str(SLOW_CALLBACK_MS)}
+                    async with running_app(data, work / "attribution", **slow) as app:
+                        await measure_flows(app, args.rounds)
+                        await app.quit()
+                    held = slow_callbacks(work / "attribution" / "app.log")
+                finally:
+                    await announcer.stop()
+                    await answerer.stop()
+    return {
+        "held": held,
+        "launches": launches,
+        "search": summary(flows["search"]),
+        "connect": summary(flows["connect"]),
+        "durations": flows["durations"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 rounds and 2 launches")
+    parser.add_argument("--rounds", type=int, default=10, help="searches and connects")
+    parser.add_argument("--launches", type=int, default=5, help="app launches timed")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write here instead of docs/benchmarks.md"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the app's logs and data here (default: a temporary one)"
+    )
+    parser.add_argument("--profile", type=Path, help="cProfile the app's session into this file")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.launches = 3, 2
+    results = asyncio.run(asyncio.wait_for(bench(args), timeout=900))
+    text = markdown(results, args)
+    print(text)
+    print(
+        "longest gap of each round (ms):",
+        {k: results[k]["round_max"] for k in ("search", "connect")},
+    )
+    if args.out is None:
+        sys.path.insert(0, str(ROOT / "benches"))
+        from report import write_section
+
+        write_section("kivy", text)
+    else:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
