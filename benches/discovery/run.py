@@ -2,7 +2,7 @@
 
 Usage (about 5 minutes; needs `apt-get install -y wrk postgresql`):
 
-    .venv/bin/python benches/discovery/run.py --out docs/benchmarks-discovery.md
+    .venv/bin/python benches/discovery/run.py      # writes its section of docs/benchmarks.md
 
 What it does, in one run on one machine:
 
@@ -676,7 +676,9 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--out", default="docs/benchmarks-discovery.md")
+    parser.add_argument(
+        "--out", default=None, help="write the report here instead of docs/benchmarks.md"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed: apt-get install -y wrk")
@@ -707,8 +709,13 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text_report = report(args, hello, backends, loads)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text_report)
+    if args.out is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from report import write_section
+
+        write_section("discovery", text_report)
+    else:
+        Path(args.out).write_text(text_report)
     print(text_report)
     return 0
 

@@ -6,7 +6,7 @@ Workers: one process per CPU (``DIDRTC_DISCOVERY_WORKERS`` overrides), each with
 4 threads (``DIDRTC_DISCOVERY_THREADS``). A request spends most of its time in
 the database or in Ed25519 verification (which releases the GIL in the Rust
 core), so a few threads per process keep the CPUs busy without the memory of
-extra processes; the benchmarks in docs/benchmarks-discovery.md were measured
+extra processes; the benchmarks in docs/benchmarks.md were measured
 with exactly this configuration.
 """
 
