@@ -24,6 +24,7 @@ from didrtc.discovery import errors_http
 from didrtc.discovery.metrics import Metrics
 from didrtc.discovery.purge import Purger
 from didrtc.discovery.ratelimit import create_limiter
+from didrtc.discovery.search_cache import SearchCache
 from didrtc.discovery.state import EXTENSION, DiscoveryState, state
 from didrtc.discovery.store import Store, open_engine, upgrade
 from didrtc.discovery.views import listings, search, service
@@ -55,6 +56,10 @@ DEFAULTS: dict[str, Any] = {
     # How many reverse proxies set X-Forwarded-For in front of the server (0: none).
     "DISCOVERY_TRUSTED_PROXIES": 0,
     "DISCOVERY_CLOCK": time.time,
+    # Seconds a process may answer a repeated search from memory (0: never); see
+    # search_cache.py for why this stays exact about expiry and local writes.
+    "DISCOVERY_SEARCH_CACHE_SECONDS": 1.0,
+    "DISCOVERY_SEARCH_CACHE_ENTRIES": 4096,
     "RATELIMIT_ENABLED": True,
     "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
 }
@@ -109,6 +114,10 @@ def init_app(app: Flask) -> None:
         metrics=Metrics(),
         purger=Purger(store, float(app.config["DISCOVERY_PURGE_INTERVAL"]), clock),
         clock=clock,
+        search_cache=SearchCache(
+            float(app.config["DISCOVERY_SEARCH_CACHE_SECONDS"]),
+            int(app.config["DISCOVERY_SEARCH_CACHE_ENTRIES"]),
+        ),
     )
     app.before_request(_before_request)
     app.after_request(_after_request)

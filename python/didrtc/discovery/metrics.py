@@ -53,6 +53,12 @@ class Metrics:
             buckets=_SEARCH_BUCKETS,
             registry=self.registry,
         )
+        self.search_cache = Counter(
+            "didrtc_discovery_search_cache",
+            "Searches answered from this process's search cache (hit) or the database (miss).",
+            ["outcome"],
+            registry=self.registry,
+        )
 
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type."""

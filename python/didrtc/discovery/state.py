@@ -10,6 +10,7 @@ from flask_limiter import Limiter
 
 from didrtc.discovery.metrics import Metrics
 from didrtc.discovery.purge import Purger
+from didrtc.discovery.search_cache import SearchCache
 from didrtc.discovery.store import Store
 
 __all__ = ["EXTENSION", "DiscoveryState", "state"]
@@ -27,6 +28,7 @@ class DiscoveryState:
     metrics: Metrics
     purger: Purger
     clock: Callable[[], float]
+    search_cache: SearchCache
 
     def close(self) -> None:
         """Stop the purge thread and close the database connections."""

@@ -70,6 +70,7 @@ def register() -> Any:
         listing = verify_registration(token, now=now)
         limit_did(discovery.limiter, current_app, listing.did)
         discovery.store.register(listing, token, now=int(now))
+        discovery.search_cache.clear()
     except DiscoveryError as error:
         discovery.metrics.registrations.labels(error.code).inc()
         raise
@@ -109,6 +110,7 @@ def remove(did: str) -> Any:
         deletion = verify_deletion(token.strip(), did=did, audience=audience(), now=now)
         limit_did(discovery.limiter, current_app, did)
         removed = discovery.store.delete(deletion, now=int(now))
+        discovery.search_cache.clear()
         if not removed:
             raise ListingNotFound(f"no live listing for {did}")
     except DiscoveryError as error:

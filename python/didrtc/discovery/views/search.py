@@ -88,11 +88,17 @@ def search() -> Any:
     offset = 0 if cursor is None else _decode_cursor(cursor, fingerprint)
 
     discovery = state()
-    started = time.perf_counter()
-    rows = discovery.store.search(
-        terms, category=category, limit=limit + 1, offset=offset, now=int(discovery.clock())
-    )
-    discovery.metrics.search_seconds.observe(time.perf_counter() - started)
+    now = discovery.clock()
+    key = (tuple(terms), category, limit, offset)
+    rows = discovery.search_cache.get(key, now)
+    discovery.metrics.search_cache.labels("miss" if rows is None else "hit").inc()
+    if rows is None:
+        started = time.perf_counter()
+        rows = discovery.store.search(
+            terms, category=category, limit=limit + 1, offset=offset, now=int(now)
+        )
+        discovery.metrics.search_seconds.observe(time.perf_counter() - started)
+        discovery.search_cache.put(key, rows, now)
     next_offset = offset + limit
     more = len(rows) > limit and next_offset <= MAX_OFFSET
     return {
