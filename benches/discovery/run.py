@@ -598,7 +598,8 @@ def report(
         "```",
         "apt-get install -y wrk postgresql",
         f".venv/bin/python benches/discovery/run.py --listings {args.listings} "
-        f"--duration {args.duration} --connections {args.connections} --out {args.out}",
+        f"--duration {args.duration} --connections {args.connections}"
+        + (f" --out {args.out}" if args.out else ""),
         "```",
         "",
         f"Machine: {machine()}. 1-minute load average at the start, between backends and at "
@@ -667,6 +668,19 @@ def report(
             f"{growth:+.1f} MiB from the first to the last search round "
             f"({result['served'][-1] - result['served'][1]:,} more requests).",
         ]
+    lines += [
+        "",
+        "Where the misses come from. Search: a page is ranked in the database, and the broad "
+        "queries of the mix score thousands of matches (the table above: 2-20 ms each), so "
+        "each process keeps the pages it served for up to a second (docs/discovery.md, the "
+        "search cache). With the cache nearly every request is a hit, and what remains per "
+        "request is Flask serialising a page of 20 listings, each with its signed token "
+        "(about 25 KB), against the ceiling's 12-byte body. Caching the serialised page "
+        "rather than its rows is the next step. Registrations: each one verifies a "
+        "signature, validates the listing and commits a nonce and an upsert (with SQLite's "
+        "FTS5 and PostgreSQL's tsvector kept current) in one serialised write transaction, "
+        "while wrk shares the two CPUs; the next step is profiling that path.",
+    ]
     return "\n".join(lines) + "\n"
 
 
