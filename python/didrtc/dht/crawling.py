@@ -48,6 +48,23 @@ class _AlphaInFlight:
     max_requests: int
     requests: int
 
+    def __init__(
+        self,
+        protocol: DidrtcProtocol,
+        node: Any,
+        peers: list[Any],
+        ksize: int,
+        alpha: int,
+        *,
+        max_requests: int = DEFAULT_MAX_REQUESTS,
+    ) -> None:
+        # Contacts already known dead never enter the heap (kademlia's class takes it).
+        super().__init__(  # type: ignore[call-arg]
+            protocol, node, [p for p in peers if not protocol.is_dead(p.id)], ksize, alpha
+        )
+        self.max_requests = max_requests
+        self.requests = 0
+
     async def _crawl(self, ask: Callable[[Any], Awaitable[None]]) -> None:
         loop = asyncio.get_running_loop()
         active: dict[asyncio.Future[None], tuple[Any, float]] = {}
@@ -93,21 +110,8 @@ class _AlphaInFlight:
 class NodeCrawler(_AlphaInFlight, NodeSpiderCrawl):  # type: ignore[misc]
     """Find the k live nodes closest to ``node``."""
 
-    def __init__(
-        self,
-        protocol: DidrtcProtocol,
-        node: Any,
-        peers: list[Any],
-        ksize: int,
-        alpha: int,
-        *,
-        max_requests: int = DEFAULT_MAX_REQUESTS,
-    ) -> None:
-        super().__init__(
-            protocol, node, [p for p in peers if not protocol.is_dead(p.id)], ksize, alpha
-        )
-        self.max_requests = max_requests
-        self.requests = 0
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.responded: set[bytes] = set()
 
     async def _ask(self, peer: Any) -> None:
@@ -147,21 +151,8 @@ class ValueLookup:
 class ValueCrawler(_AlphaInFlight, ValueSpiderCrawl):  # type: ignore[misc]
     """Find the newest valid record under a DHT key by asking all k closest live nodes."""
 
-    def __init__(
-        self,
-        protocol: DidrtcProtocol,
-        node: Any,
-        peers: list[Any],
-        ksize: int,
-        alpha: int,
-        *,
-        max_requests: int = DEFAULT_MAX_REQUESTS,
-    ) -> None:
-        super().__init__(
-            protocol, node, [p for p in peers if not protocol.is_dead(p.id)], ksize, alpha
-        )
-        self.max_requests = max_requests
-        self.requests = 0
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.result = ValueLookup()
         self._seqs: dict[bytes, tuple[Any, int | None]] = {}
         self._verdicts: dict[str, SignedRecord | InvalidRecord] = {}
