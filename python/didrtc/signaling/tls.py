@@ -9,9 +9,7 @@ offerer validates the server's certificate against the system's CAs instead.
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
-import ipaddress
 import os
 import ssl
 import tempfile
@@ -20,10 +18,9 @@ from pathlib import Path
 
 import aiohttp
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
+from didrtc.certificates import self_signed_certificate
 from didrtc.records import cert_fingerprint
 
 __all__ = [
@@ -62,35 +59,11 @@ def generate_self_signed(
     hosts: tuple[str, ...] = ("127.0.0.1", "localhost"), *, days: int = 365
 ) -> Certificate:
     """A new ECDSA P-256 self-signed certificate for ``hosts`` (IP addresses or DNS names)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    names: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            names.append(x509.DNSName(host))
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0] if hosts else "didrtc")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+    # A pinned leaf: offerers accept it by the fingerprint in the signed record, not a CA.
+    cert_pem, key_pem = self_signed_certificate(
+        hosts, common_name=hosts[0] if hosts else "didrtc", days=days, trust_anchor=False
     )
-    return Certificate(
-        cert_pem=certificate.public_bytes(serialization.Encoding.PEM),
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
+    return Certificate(cert_pem=cert_pem, key_pem=key_pem)
 
 
 def load_certificate(cert_file: Path, key_file: Path) -> Certificate:
