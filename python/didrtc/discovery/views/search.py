@@ -10,7 +10,8 @@ import re
 import time
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
+from werkzeug.datastructures import MultiDict
 
 from didrtc.discovery.errors import BadRequest, InvalidCursor
 from didrtc.discovery.listing import CATEGORY_PATTERN
@@ -32,8 +33,8 @@ _LIMIT = re.compile(r"[0-9]{1,3}")
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
-def _single(name: str) -> str | None:
-    values = request.args.getlist(name)
+def _single(args: MultiDict[str, str], name: str) -> str | None:
+    values = args.getlist(name)
     if len(values) > 1:
         raise BadRequest(f"give the parameter {name!r} at most once")
     return values[0] if values else None
@@ -70,38 +71,45 @@ def _decode_cursor(cursor: str, fingerprint: str) -> int:
 @bp.get("/search")
 def search() -> Any:
     """One page of live listings, best match first; ``next_cursor`` fetches the next."""
-    query = _single("query") or ""
+    args = request.args
+    query = _single(args, "query") or ""
     if len(query) > MAX_QUERY_CHARS:
         raise BadRequest(f"'query' is over {MAX_QUERY_CHARS} characters")
-    category = _single("category")
+    category = _single(args, "category")
     if category is not None and not CATEGORY_PATTERN.fullmatch(category):
         raise BadRequest(f"'category' {category[:40]!r} is not a valid category")
-    limit_text = _single("limit")
+    limit_text = _single(args, "limit")
     limit = DEFAULT_LIMIT
     if limit_text is not None:
         if not _LIMIT.fullmatch(limit_text) or not 1 <= int(limit_text) <= MAX_LIMIT:
             raise BadRequest(f"'limit' must be an integer from 1 to {MAX_LIMIT}")
         limit = int(limit_text)
     terms = search_terms(query)
-    fingerprint = _fingerprint(terms, category)
-    cursor = _single("cursor")
-    offset = 0 if cursor is None else _decode_cursor(cursor, fingerprint)
+    cursor = _single(args, "cursor")
+    offset = 0 if cursor is None else _decode_cursor(cursor, _fingerprint(terms, category))
 
     discovery = state()
-    now = discovery.clock()
-    key = (tuple(terms), category, limit, offset)
-    rows = discovery.search_cache.get(key, now)
-    discovery.metrics.search_cache.labels("miss" if rows is None else "hit").inc()
-    if rows is None:
+
+    def build() -> tuple[bytes, float | None]:
         started = time.perf_counter()
         rows = discovery.store.search(
-            terms, category=category, limit=limit + 1, offset=offset, now=int(now)
+            terms, category=category, limit=limit + 1, offset=offset, now=int(discovery.clock())
         )
         discovery.metrics.search_seconds.observe(time.perf_counter() - started)
-        discovery.search_cache.put(key, rows, now)
-    next_offset = offset + limit
-    more = len(rows) > limit and next_offset <= MAX_OFFSET
-    return {
-        "results": [row.to_json() for row in rows[:limit]],
-        "next_cursor": _encode_cursor(next_offset, fingerprint) if more else None,
-    }
+        next_offset = offset + limit
+        more = len(rows) > limit and next_offset <= MAX_OFFSET
+        page = current_app.make_response(
+            {
+                "results": [row.to_json() for row in rows[:limit]],
+                "next_cursor": _encode_cursor(next_offset, _fingerprint(terms, category))
+                if more
+                else None,
+            }
+        ).get_data()
+        # The page changes when any listing on it expires, even one past `limit`.
+        return page, min((row.expires for row in rows), default=None)
+
+    key = (tuple(terms), category, limit, offset)
+    page, outcome = discovery.search_cache.get_or_build(key, discovery.clock, build)
+    discovery.metrics.search_cache.labels(outcome).inc()
+    return current_app.response_class(page, mimetype="application/json")
