@@ -391,16 +391,16 @@ def gunicorn(chdir: Path, module: str, env: dict[str, str]) -> Iterator[Server]:
         for line in process.stderr:
             if len(server.log) < 200:
                 server.log.append(line)
-            match = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
+            # Each worker says so once its own socket listens (didrtc.discovery.listeners).
+            match = re.search(r"accepting connections on http://127\.0\.0\.1:(\d+)", line)
             if match:
                 server.url = f"http://127.0.0.1:{match[1]}"
-            if "Booting worker" in line:
-                workers_booted.append(line)
-                if len(workers_booted) >= workers:
+                workers_ready.append(line)
+                if len(workers_ready) >= workers:
                     booted.set()
         booted.set()
 
-    workers_booted: list[str] = []
+    workers_ready: list[str] = []
     threading.Thread(target=pump, daemon=True).start()
     try:
         if not booted.wait(120) or not server.url:

@@ -2,6 +2,10 @@
 
     gunicorn -c servers/discovery/gunicorn.conf.py --chdir servers/discovery wsgi:app
 
+Each worker listens on a socket of its own (``SO_REUSEPORT``), which the
+kernel balances; ``DIDRTC_DISCOVERY_REUSE_PORT=false`` shares one socket
+instead (python/didrtc/discovery/listeners.py says why).
+
 Workers: one process per CPU (``DIDRTC_DISCOVERY_WORKERS`` overrides), each with
 4 threads (``DIDRTC_DISCOVERY_THREADS``). A request spends most of its time in
 the database or in Ed25519 verification (which releases the GIL in the Rust
@@ -25,7 +29,24 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 else:
     _OWN_METRICS_DIR = False
 
-bind = [os.environ.get("DIDRTC_DISCOVERY_BIND", "127.0.0.1:8000")]
+# Imported only now: the metrics directory above must be set first.
+from didrtc.discovery.listeners import (
+    bind_address,
+    log_worker_ready,
+    reuse_port_supported,
+)
+from didrtc.discovery.server import parse_listen
+
+reuse_port = reuse_port_supported() and os.environ.get(
+    "DIDRTC_DISCOVERY_REUSE_PORT", "true"
+).lower() not in {"0", "false", "no", "off"}
+bind = [
+    bind_address(
+        *parse_listen(os.environ.get("DIDRTC_DISCOVERY_BIND", "127.0.0.1:8000")),
+        reuse_port=reuse_port,
+    )
+]
+post_worker_init = log_worker_ready
 workers = int(os.environ.get("DIDRTC_DISCOVERY_WORKERS", str(os.cpu_count() or 1)))
 worker_class = "gthread"
 threads = int(os.environ.get("DIDRTC_DISCOVERY_THREADS", "4"))

@@ -236,13 +236,12 @@ class LiveServer:
             self.log.append(line)
             match = _LISTENING.search(line)
             if match and not self.url:
-                # The socket is bound: connections queue in its backlog until a worker is up.
                 self.url = f"{match[1]}://127.0.0.1:{match[2]}"
                 self._ready.set()
         self._ready.set()
 
     def wait_listening(self, timeout: float = 60) -> None:
-        """Wait for gunicorn's "Listening at" line; fail with the log if it never comes."""
+        """Wait for the first worker to listen; fail with the log if it never does."""
         if not self._ready.wait(timeout) or not self.url:
             self.stop()
             pytest.fail("the server did not start:\n" + "".join(self.log[-40:]))
@@ -264,7 +263,8 @@ class LiveServer:
         return code
 
 
-_LISTENING = re.compile(r"Listening at: (https?)://127\.0\.0\.1:(\d+)")
+# Logged by each worker once its socket listens (didrtc.discovery.listeners).
+_LISTENING = re.compile(r"accepting connections on (https?)://127\.0\.0\.1:(\d+)")
 
 
 def start_server(args: list[str], env: dict[str, str] | None = None) -> LiveServer:

@@ -135,6 +135,7 @@ def _serve(args: argparse.Namespace) -> int:
             threads=args.threads,
             tls_cert=None if cert is None else str(cert),
             tls_key=None if key is None else str(key),
+            reuse_port=not args.shared_socket,
         ),
         environment,
     )
@@ -291,6 +292,12 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--threads", type=int, default=4, help="threads per worker (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--shared-socket",
+        action="store_true",
+        help="let all workers accept from one socket (gunicorn's default) instead of giving "
+        "each its own SO_REUSEPORT socket, which the kernel balances",
     )
     serve.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve HTTPS with this cert")
     serve.add_argument("--tls-key", type=Path, metavar="PEM", help="... and this private key")

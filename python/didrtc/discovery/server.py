@@ -4,7 +4,8 @@ The migrations run once here, in the gunicorn master, before any worker is
 forked; the workers build their app from ``DIDRTC_DISCOVERY_*`` environment
 variables that this module sets. gunicorn handles SIGTERM (and SIGINT) by
 closing the listening socket, letting in-flight requests finish within
-``graceful_timeout``, and exiting 0.
+``graceful_timeout``, and exiting 0. Each worker listens on a socket of its
+own so that the kernel balances connections between them (see listeners.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
+from didrtc.discovery.listeners import bind_address, log_worker_ready, reuse_port_supported
 from didrtc.discovery.store import open_engine, upgrade
 from didrtc.discovery.store.engine import ConfigurationError
 
@@ -49,6 +51,8 @@ class ServeOptions:
     tls_cert: str | None = None
     tls_key: str | None = None
     graceful_timeout: int = 10
+    reuse_port: bool = True
+    """One ``SO_REUSEPORT`` socket per worker (where the kernel balances them, as Linux does)."""
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -106,7 +110,8 @@ def serve(options: ServeOptions, environment: Mapping[str, str] | None = None) -
     os.environ["DIDRTC_DISCOVERY_DATABASE_URL"] = options.database_url
     os.environ["DIDRTC_DISCOVERY_MIGRATE"] = "false"  # done above, once
     os.environ.update(environment or {})
-    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    reuse_port = options.reuse_port and reuse_port_supported()
+    bind = bind_address(host, port, reuse_port=reuse_port)
     settings: dict[str, Any] = {
         "bind": [bind],
         "workers": options.workers,
@@ -122,6 +127,8 @@ def serve(options: ServeOptions, environment: Mapping[str, str] | None = None) -
         # on one machine would fight over it, and nothing here uses it.
         "control_socket_disable": True,
         "child_exit": _child_exit,
+        "reuse_port": reuse_port,
+        "post_worker_init": log_worker_ready,
         "limit_request_line": 4096,
         "limit_request_fields": 50,
         "limit_request_field_size": 8190,
