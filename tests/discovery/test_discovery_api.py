@@ -384,6 +384,27 @@ def test_cors_allows_browser_clients(client: FlaskClient) -> None:
     assert "POST" in answer.headers["Access-Control-Allow-Methods"]
 
 
+def test_cors_headers_answer_browsers_and_vary_by_origin(client: FlaskClient) -> None:
+    from_browser = client.get("/search?query=x", headers={"Origin": "https://app.example"})
+    assert from_browser.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "Retry-After" in from_browser.headers["Access-Control-Expose-Headers"]
+    # Other clients are not subject to CORS; a cache must not hand their answer to a browser.
+    from_script = client.get("/search?query=x")
+    assert "Access-Control-Allow-Origin" not in from_script.headers
+    for answer in (from_browser, from_script):
+        assert answer.status_code == 200
+        assert answer.headers.getlist("Vary") == ["Origin"]
+
+
+def test_cors_refuses_origins_not_configured(make_app: Callable[..., Flask]) -> None:
+    client = make_app(DISCOVERY_CORS_ORIGINS=["https://app.example"]).test_client()
+    allowed = client.get("/search?query=x", headers={"Origin": "https://app.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    other = client.get("/search?query=x", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    assert other.headers.getlist("Vary") == ["Origin"]
+
+
 @pytest.mark.parametrize("count", [25])
 def test_registrations_of_many_dids_are_all_kept(
     client: FlaskClient, clock: FakeClock, count: int
