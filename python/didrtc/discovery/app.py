@@ -112,7 +112,7 @@ def init_app(app: Flask) -> None:
     engine = open_engine(str(url), pool_size=int(app.config["DISCOVERY_DB_POOL_SIZE"]))
     if app.config["DISCOVERY_MIGRATE"]:
         upgrade(engine)
-    store = Store(engine)
+    store = Store(engine, background_checkpoints=True)
     clock = app.config["DISCOVERY_CLOCK"]
     app.extensions[EXTENSION] = DiscoveryState(
         store=store,

@@ -33,7 +33,7 @@ class DiscoveryState:
     def close(self) -> None:
         """Stop the purge thread and close the database connections."""
         self.purger.close()
-        self.store.engine.dispose()
+        self.store.close()
 
 
 def state() -> DiscoveryState:

@@ -9,25 +9,32 @@ expired row (no row back: a newer listing is already there).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, bindparam, delete, insert, or_, select, text, tuple_
+from sqlalchemy import Engine, bindparam, delete, event, insert, or_, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from didrtc.discovery.deletion import Deletion
 from didrtc.discovery.errors import ReplayedRequest, StaleListing
 from didrtc.discovery.listing import Listing
+from didrtc.discovery.store.checkpoint import WalCheckpointer
+from didrtc.discovery.store.driver_statement import DriverStatement, driver_cursor
 from didrtc.discovery.store.engine import WRITE
+from didrtc.discovery.store.group_commit import GroupCommit
 from didrtc.discovery.store.schema import listing_categories, listings, nonces
+from didrtc.discovery.store.write_lock import SqliteWriteLock
 from didrtc.discovery.tokens import MAX_CLOCK_SKEW, MAX_REQUEST_AGE, nonce_retention
 
-__all__ = ["Store", "StoredListing", "search_terms"]
+__all__ = ["Store", "StoredListing", "listing_row", "search_terms"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -153,13 +160,55 @@ _CATEGORY_FILTER = (
 )
 
 
+def _no_checkpoints_on_commit(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
+    finally:
+        cursor.close()
+
+
+def listing_row(listing: Listing, token: str, now: int) -> dict[str, Any]:
+    """The ``discovery_listings`` row (but its id) storing ``listing``, signed as ``token``."""
+    return {
+        "did": listing.did,
+        "name": listing.name,
+        "description": listing.description,
+        "categories": json.dumps(list(listing.categories)),
+        "categories_text": " ".join(listing.categories),
+        "bootstrap_nodes": json.dumps(list(listing.bootstrap_nodes)),
+        "service_endpoint": listing.service_endpoint,
+        "issued_at": listing.issued_at,
+        "expires": listing.expires,
+        "token": token,
+        "active": True,
+        "registered_at": now,
+    }
+
+
 class Store:
     """The discovery database behind one engine (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, background_checkpoints: bool = False) -> None:
+        """``background_checkpoints``: on SQLite, copy the WAL back from a thread (checkpoint.py).
+
+        The server turns it on; a short-lived tool leaves SQLite to checkpoint as it commits.
+        """
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writer = engine.execution_options(**{WRITE: True})
+        database = engine.url.database
+        sqlite_file = self.dialect == "sqlite" and bool(database)
+        self._write_lock = SqliteWriteLock(str(database)) if sqlite_file else None
+        self._checkpointer: WalCheckpointer | None = None
+        if sqlite_file and background_checkpoints:
+            event.listen(engine, "connect", _no_checkpoints_on_commit)
+            engine.dispose()  # connections opened before (by the migration, say) reopen with it
+            assert self._write_lock is not None
+            self._checkpointer = WalCheckpointer(engine, self._write_lock)
+        # SQLite has one writer at a time, so its writers share transactions; PostgreSQL
+        # runs many at once and batches its own log flushes, and was faster without.
+        self._group = GroupCommit(self._write) if self.dialect == "sqlite" else None
         # Statements are built once: building SQLAlchemy constructs per request costs
         # more CPU than the queries themselves. Values go in as bound parameters.
         insert_for = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
@@ -184,6 +233,21 @@ class Store:
         ).where(listings.c.did == bindparam("did"))
         if self.dialect == "postgresql":
             self._select_for_delete = self._select_for_delete.with_for_update()
+        # The write path runs them on the driver's cursor (driver_statement.py says why).
+        dialect = engine.dialect
+        listing_keys = [c.name for c in listings.c if c.name != "id"]
+        self._w_insert_nonce = DriverStatement(
+            self._insert_nonce, dialect, ["did", "nonce", "expires"]
+        )
+        self._w_upsert_newer = DriverStatement(self._upsert_newer, dialect, listing_keys)
+        self._w_upsert_newer_or_same = DriverStatement(
+            self._upsert_newer_or_same, dialect, listing_keys
+        )
+        self._w_delete_categories = DriverStatement(self._delete_categories, dialect)
+        self._w_insert_categories = DriverStatement(
+            self._insert_categories, dialect, ["category", "listing_id"]
+        )
+        self._w_select_for_delete = DriverStatement(self._select_for_delete, dialect)
         search_sql = _SQLITE_SEARCH if self.dialect == "sqlite" else _POSTGRES_SEARCH
         self._searches = {
             (True, False): text(search_sql.format(category="")),
@@ -207,60 +271,80 @@ class Store:
             where=or_(newer, listings.c.expires <= bindparam("now")),
         ).returning(listings.c.id)
 
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite, taken in turn with the other writers (write_lock.py)."""
+        if self._write_lock is None:
+            with self._writer.begin() as connection:
+                yield connection
+            return
+        with self._write_lock.hold(), self._writer.begin() as connection:
+            yield connection
+        if self._checkpointer is not None:
+            self._checkpointer.wrote()
+
+    def _run_write(self, key: str, work: Callable[[Any], T]) -> T:
+        """``work(cursor)`` in a write transaction: a shared one on SQLite (group_commit.py)."""
+        if self._group is not None:
+            return self._group.run(key, work)
+        with self._write() as connection:
+            return work(driver_cursor(connection))
+
+    def close(self) -> None:
+        """Close the database connections (and this process's SQLite write-lock file)."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        self.engine.dispose()
+        if self._write_lock is not None:
+            self._write_lock.close()
+
     def ping(self) -> None:
         """Raise if the database cannot answer."""
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    def _consume_nonce(self, connection: Connection, did: str, nonce: str, expires: int) -> None:
+    def _consume_nonce(self, cursor: Any, did: str, nonce: str, expires: int) -> None:
         parameters = {"did": did, "nonce": nonce, "expires": expires}
-        if connection.execute(self._insert_nonce, parameters).first() is None:
+        if self._w_insert_nonce.execute(cursor, parameters).fetchone() is None:
             raise ReplayedRequest(f"this request's nonce {nonce!r} was already used by {did}")
 
     def _upsert(
-        self, connection: Connection, values: dict[str, Any], now: int, *, ties_win: bool = False
+        self, cursor: Any, values: dict[str, Any], now: int, *, ties_win: bool = False
     ) -> int | None:
-        statement = self._upsert_newer_or_same if ties_win else self._upsert_newer
-        row = connection.execute(statement, {**values, "now": now}).first()
+        statement = self._w_upsert_newer_or_same if ties_win else self._w_upsert_newer
+        row = statement.execute(cursor, {**values, "now": now}).fetchone()
         return None if row is None else int(row[0])
+
+    def _replace_categories(self, cursor: Any, listing_id: int, categories: Sequence[str]) -> None:
+        self._w_delete_categories.execute(cursor, {"listing_id": listing_id})
+        self._w_insert_categories.executemany(
+            cursor, [{"category": c, "listing_id": listing_id} for c in categories]
+        )
 
     def register(self, listing: Listing, token: str, *, now: int) -> None:
         """Store ``listing`` unless its nonce was used or a newer one is stored.
 
         Raises ``ReplayedRequest`` or ``StaleListing``; in both cases nothing changes.
+        On SQLite, concurrent writes of this process share a transaction (group_commit.py).
         """
-        with self._writer.begin() as connection:
-            self._consume_nonce(
-                connection, listing.did, listing.nonce, nonce_retention(listing.issued_at, now)
+        # Everything that can be worked out before the write queue is.
+        values = listing_row(listing, token, now)
+        retention = nonce_retention(listing.issued_at, now)
+        self._run_write(
+            listing.did, lambda cursor: self._register_in(cursor, listing, values, retention, now)
+        )
+
+    def _register_in(
+        self, cursor: Any, listing: Listing, values: dict[str, Any], retention: int, now: int
+    ) -> None:
+        self._consume_nonce(cursor, listing.did, listing.nonce, retention)
+        listing_id = self._upsert(cursor, values, now)
+        if listing_id is None:
+            raise StaleListing(
+                f"{listing.did} already has a listing or deletion issued at or after "
+                f"iat={listing.issued_at}; sign a new one"
             )
-            listing_id = self._upsert(
-                connection,
-                {
-                    "did": listing.did,
-                    "name": listing.name,
-                    "description": listing.description,
-                    "categories": json.dumps(list(listing.categories)),
-                    "categories_text": " ".join(listing.categories),
-                    "bootstrap_nodes": json.dumps(list(listing.bootstrap_nodes)),
-                    "service_endpoint": listing.service_endpoint,
-                    "issued_at": listing.issued_at,
-                    "expires": listing.expires,
-                    "token": token,
-                    "active": True,
-                    "registered_at": now,
-                },
-                now,
-            )
-            if listing_id is None:
-                raise StaleListing(
-                    f"{listing.did} already has a listing or deletion issued at or after "
-                    f"iat={listing.issued_at}; sign a new one"
-                )
-            connection.execute(self._delete_categories, {"listing_id": listing_id})
-            connection.execute(
-                self._insert_categories,
-                [{"category": c, "listing_id": listing_id} for c in listing.categories],
-            )
+        self._replace_categories(cursor, listing_id, listing.categories)
 
     def delete(self, deletion: Deletion, *, now: int) -> bool:
         """Remove the DID's listing, leaving a tombstone that refuses older registrations.
@@ -268,42 +352,41 @@ class Store:
         Returns whether a live listing was removed. Raises ``ReplayedRequest``,
         or ``StaleListing`` when the listing stored was issued after the deletion.
         """
-        with self._writer.begin() as connection:
-            self._consume_nonce(
-                connection, deletion.did, deletion.nonce, nonce_retention(deletion.issued_at, now)
-            )
-            existing = connection.execute(self._select_for_delete, {"did": deletion.did}).first()
-            live = existing is not None and bool(existing.active) and existing.expires > now
-            # A deletion issued in the same second as the listing wins: signing a listing
-            # and withdrawing it at once is ordinary, and iat has one-second resolution.
-            if live and existing is not None and existing.issued_at > deletion.issued_at:
-                raise StaleListing(f"the listing of {deletion.did} was issued after this deletion")
-            if (
-                not live
-                and existing is not None
-                and existing.expires > now
-                and existing.issued_at >= deletion.issued_at
-            ):
-                return False  # deleted already, by this or a later deletion
-            tombstone = {
-                "did": deletion.did,
-                "name": "",
-                "description": "",
-                "categories": "[]",
-                "categories_text": "",
-                "bootstrap_nodes": "[]",
-                "service_endpoint": "",
-                "issued_at": deletion.issued_at,
-                # Past this, a registration older than the deletion fails the freshness check.
-                "expires": deletion.issued_at + MAX_REQUEST_AGE + MAX_CLOCK_SKEW + 1,
-                "token": None,
-                "active": False,
-                "registered_at": now,
-            }
-            listing_id = self._upsert(connection, tombstone, now, ties_win=True)
-            if listing_id is not None:
-                connection.execute(self._delete_categories, {"listing_id": listing_id})
-            return live
+        return self._run_write(deletion.did, lambda cursor: self._delete_in(cursor, deletion, now))
+
+    def _delete_in(self, cursor: Any, deletion: Deletion, now: int) -> bool:
+        self._consume_nonce(
+            cursor, deletion.did, deletion.nonce, nonce_retention(deletion.issued_at, now)
+        )
+        existing = self._w_select_for_delete.execute(cursor, {"did": deletion.did}).fetchone()
+        if existing is not None:
+            active, expires, issued_at = bool(existing[0]), int(existing[1]), int(existing[2])
+        live = existing is not None and active and expires > now
+        # A deletion issued in the same second as the listing wins: signing a listing
+        # and withdrawing it at once is ordinary, and iat has one-second resolution.
+        if live and issued_at > deletion.issued_at:
+            raise StaleListing(f"the listing of {deletion.did} was issued after this deletion")
+        if not live and existing is not None and expires > now and issued_at >= deletion.issued_at:
+            return False  # deleted already, by this or a later deletion
+        tombstone = {
+            "did": deletion.did,
+            "name": "",
+            "description": "",
+            "categories": "[]",
+            "categories_text": "",
+            "bootstrap_nodes": "[]",
+            "service_endpoint": "",
+            "issued_at": deletion.issued_at,
+            # Past this, a registration older than the deletion fails the freshness check.
+            "expires": deletion.issued_at + MAX_REQUEST_AGE + MAX_CLOCK_SKEW + 1,
+            "token": None,
+            "active": False,
+            "registered_at": now,
+        }
+        listing_id = self._upsert(cursor, tombstone, now, ties_win=True)
+        if listing_id is not None:
+            self._replace_categories(cursor, listing_id, [])
+        return live
 
     def get(self, did: str, *, now: int) -> StoredListing | None:
         """The DID's live listing, if any."""
@@ -349,7 +432,7 @@ class Store:
             select(nonces.c.did, nonces.c.nonce).where(nonces.c.expires <= now).limit(batch)
         )
         for _ in range(max_batches):
-            with self._writer.begin() as connection:
+            with self._write() as connection:
                 ids = [row[0] for row in connection.execute(expired_listings)]
                 if ids:
                     connection.execute(
