@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
-import json
 import os
 import platform
 import random
@@ -38,10 +37,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +49,7 @@ import didrtc
 from didrtc import Identity
 from didrtc.discovery.listing import Listing, sign_listing
 from didrtc.discovery.store import open_engine, upgrade
+from didrtc.discovery.store.listings import listing_row
 from didrtc.discovery.store.schema import listing_categories, listings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -222,23 +221,7 @@ def bulk_load(url: str, made: list[tuple[Listing, str]]) -> float:
             rows, category_rows = [], []
             for offset, (listing, token) in enumerate(chunk):
                 listing_id = start + offset + 1
-                rows.append(
-                    {
-                        "id": listing_id,
-                        "did": listing.did,
-                        "name": listing.name,
-                        "description": listing.description,
-                        "categories": json.dumps(list(listing.categories)),
-                        "categories_text": " ".join(listing.categories),
-                        "bootstrap_nodes": json.dumps(list(listing.bootstrap_nodes)),
-                        "service_endpoint": listing.service_endpoint,
-                        "issued_at": listing.issued_at,
-                        "expires": listing.expires,
-                        "token": token,
-                        "active": True,
-                        "registered_at": now,
-                    }
-                )
+                rows.append({"id": listing_id, **listing_row(listing, token, now)})
                 category_rows += [
                     {"category": category, "listing_id": listing_id}
                     for category in listing.categories
@@ -349,9 +332,14 @@ def _free_port() -> int:
 
 @dataclass
 class Server:
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
+    log_path: Path
     url: str = ""
-    log: list[str] = field(default_factory=list)
+
+    @property
+    def log(self) -> list[str]:
+        """The server's stderr so far (its JSON logs)."""
+        return self.log_path.read_text(errors="replace").splitlines(keepends=True)
 
     def worker_rss_mib(self) -> float:
         """Resident memory of the gunicorn workers (the master's children), in MiB."""
@@ -370,46 +358,46 @@ class Server:
         return total / 1024
 
 
+_READY = re.compile(r"accepting connections on http://127\.0\.0\.1:(\d+)")
+
+
 @contextlib.contextmanager
 def gunicorn(chdir: Path, module: str, env: dict[str, str]) -> Iterator[Server]:
-    """The production gunicorn configuration, bound to a free port on 127.0.0.1."""
+    """The production gunicorn configuration, bound to a free port on 127.0.0.1.
+
+    Its stderr (a JSON access line per request) goes to a file, as in production:
+    a pipe that this process had to keep draining would make the server's log
+    writes wait on the load generator's machine share.
+    """
     environment = {**os.environ, **env, "DIDRTC_DISCOVERY_BIND": "127.0.0.1:0"}
     environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--chdir", str(chdir), module],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    server = Server(process)
-    booted = threading.Event()
     workers = int(environment.get("DIDRTC_DISCOVERY_WORKERS", str(os.cpu_count() or 1)))
-
-    def pump() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            if len(server.log) < 200:
-                server.log.append(line)
-            # Each worker says so once its own socket listens (didrtc.discovery.listeners).
-            match = re.search(r"accepting connections on http://127\.0\.0\.1:(\d+)", line)
-            if match:
-                server.url = f"http://127.0.0.1:{match[1]}"
-                workers_ready.append(line)
-                if len(workers_ready) >= workers:
-                    booted.set()
-        booted.set()
-
-    workers_ready: list[str] = []
-    threading.Thread(target=pump, daemon=True).start()
+    log_dir = Path(tempfile.mkdtemp(prefix="didrtc-bench-log-"))
+    log_path = log_dir / "server.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--chdir", str(chdir),
+             module],
+            env=environment, stdout=subprocess.DEVNULL, stderr=log_file,
+        )  # fmt: skip
+    server = Server(process, log_path)
     try:
-        if not booted.wait(120) or not server.url:
-            raise RuntimeError("gunicorn did not start:\n" + "".join(server.log))
+        for _ in range(1200):  # bounded: up to 120 s for every worker to listen
+            ready = [match for line in server.log if (match := _READY.search(line))]
+            if len(ready) >= workers:
+                server.url = f"http://127.0.0.1:{ready[0][1]}"
+                break
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+        if not server.url:
+            raise RuntimeError("gunicorn did not start:\n" + "".join(server.log[-40:]))
         _wait_ready(server.url)
         yield server
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+        shutil.rmtree(log_dir, ignore_errors=True)
 
 
 def _wait_ready(url: str) -> None:
