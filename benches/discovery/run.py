@@ -595,7 +595,8 @@ def report(
         "competed for the CPUs during the run).",
         "",
         f"Server: gunicorn with `servers/discovery/gunicorn.conf.py` ({workers} workers x 4 "
-        "threads, gthread), structured access logs on, rate limits off (one load generator "
+        "threads, gthread, one SO_REUSEPORT socket each), structured access logs on (to a "
+        "file), rate limits off (one load generator "
         f"would otherwise be throttled); {args.listings:,} signed listings loaded. Load: wrk "
         f"from a second process, 1 thread, {args.connections} connections, {args.duration} s "
         "per measurement, over a mix of 10 queries (benches/discovery/run.py, QUERIES). Load "
@@ -658,17 +659,25 @@ def report(
         ]
     lines += [
         "",
-        "Where the misses come from. Search: a page is ranked in the database, and the broad "
-        "queries of the mix score thousands of matches (the table above: 2-20 ms each), so "
-        "each process keeps the pages it served for up to a second (docs/discovery.md, the "
-        "search cache). With the cache nearly every request is a hit, and what remains per "
-        "request is Flask serialising a page of 20 listings, each with its signed token "
-        "(about 25 KB), against the ceiling's 12-byte body. Caching the serialised page "
-        "rather than its rows is the next step. Registrations: each one verifies a "
-        "signature, validates the listing and commits a nonce and an upsert (with SQLite's "
-        "FTS5 and PostgreSQL's tsvector kept current) in one serialised write transaction, "
-        "while wrk shares the two CPUs; the next step is profiling that path.",
+        "What these rest on (docs/discovery.md has the details). Each worker listens on a "
+        "socket of its own (SO_REUSEPORT): with gunicorn's one shared socket, one worker "
+        "sometimes took every connection and a run measured half the machine. A search hit "
+        "answers the page's cached JSON body, and a lapsed page is read from the database once "
+        "however many threads ask for it. On SQLite, registrations that arrive together share "
+        "one transaction (each in its own savepoint), queue on a lock that wakes the next "
+        "writer at once, leave WAL checkpoints to a background thread, and run their "
+        "statements on the driver's cursor; on PostgreSQL each is a transaction of its own.",
     ]
+    postgres = backends.get("postgresql")
+    if postgres is not None and postgres["registrations"].ok_per_s < 1000:
+        lines += [
+            "",
+            "Where the PostgreSQL registrations fall short: each registration is five "
+            "statements, each a round trip to a PostgreSQL backend process that shares the two "
+            "CPUs with the workers and wrk, and PostgreSQL flushes its log to disk at each "
+            "commit. Sending a registration's statements in one round trip (psycopg's pipeline "
+            "mode, or one statement of data-modifying CTEs) is the next step.",
+        ]
     return "\n".join(lines) + "\n"
 
 
