@@ -672,11 +672,15 @@ def report(
     if postgres is not None and postgres["registrations"].ok_per_s < 1000:
         lines += [
             "",
-            "Where the PostgreSQL registrations fall short: each registration is five "
-            "statements, each a round trip to a PostgreSQL backend process that shares the two "
-            "CPUs with the workers and wrk, and PostgreSQL flushes its log to disk at each "
-            "commit. Sending a registration's statements in one round trip (psycopg's pipeline "
-            "mode, or one statement of data-modifying CTEs) is the next step.",
+            "Where the PostgreSQL registrations fall short: the two CPUs are shared by the "
+            "workers, wrk and the PostgreSQL backend processes, which parse, plan and index "
+            "every statement of every registration (the listing's row and indexes, its "
+            "tsvector in the GIN index, its categories and nonce) and flush the log at each "
+            "commit. Tried and measured no faster: sharing transactions between a worker's "
+            "requests (slower: PostgreSQL then runs fewer transactions side by side) and "
+            "psycopg's pipeline mode (fewer round trips, the same CPU). On a machine where "
+            "PostgreSQL has CPUs of its own, as in a deployment that outgrows SQLite, this "
+            "share goes elsewhere.",
         ]
     return "\n".join(lines) + "\n"
 
