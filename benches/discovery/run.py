@@ -668,7 +668,7 @@ def report(
         "writer at once, leave WAL checkpoints to a background thread, and run their "
         "statements on the driver's cursor; on PostgreSQL each is a transaction of its own.",
     ]
-    postgres = backends.get("postgresql")
+    postgres = backends.get("PostgreSQL")
     if postgres is not None and postgres["registrations"].ok_per_s < 1000:
         lines += [
             "",
