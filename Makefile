@@ -23,6 +23,12 @@ venv: $(VENV)/.synced ## Create the virtualenv with the locked dependencies
 
 build: venv ## Build the Rust core into the virtualenv (release mode)
 	$(VENV)/bin/maturin develop --release --quiet
+	@# The editable install puts python/ on the path. The Kivy app (apps/, which the wheel
+	@# carries through maturin's include) is linked in beside it, alone, so that the
+	@# didrtc-client command runs from a checkout too.
+	mkdir -p $(VENV)/didrtc-apps
+	ln -sfn $(CURDIR)/apps $(VENV)/didrtc-apps/apps
+	echo "$(abspath $(VENV))/didrtc-apps" > "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/didrtc-apps.pth"
 
 demo: build ## Run the main job: the didrtc demo on embedded defaults
 	$(VENV)/bin/didrtc demo
