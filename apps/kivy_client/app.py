@@ -236,7 +236,9 @@ class ClientApp(App):  # type: ignore[misc]
     # Connect.
 
     def pick(self, index: int) -> None:
-        """Connect to the ``index``-th search result."""
+        """Connect to the ``index``-th search result (while the results are shown)."""
+        if self.screen("search").state != "results":
+            return  # a tap on the hidden list, while a search runs or its error shows
         if 0 <= index < len(self.results):
             self.connect_to(self.results[index])
 

@@ -129,18 +129,20 @@ command):
 - The long gaps are frames of Kivy's own loop, not network work: the debug-mode session above
   finds no networking callback near them. Timing `Window.on_draw` inside the app showed those
   frames spend their time drawing: on Mesa's llvmpipe (software OpenGL, what this machine and CI
-  have), a frame that replaces label textures takes tens of milliseconds, and the first frame
-  that shows new content can take several hundred (a static redraw of the same screen takes
-  about 2 ms). A search changes the results list and the status line twice (searching, then the
-  results), hence its gaps in every round.
-- The first connect also shows the connect and chat screens for the first time. Later connects
-  stay near the target: compare the first round with the rest.
-- What was changed because of it: no MSAA (`graphics.multisamples = 0`, it made texture-changing
-  frames slower on llvmpipe), `gc.freeze()` once the app is up (full collections over Kivy's and
-  aiortc's long-lived objects took 50-150 ms), and the screens not yet shown are built in idle
-  moments after the first one. All network work already ran as asyncio tasks.
-- Not measured: a GPU-backed window (desktop with a real driver, Android). The drawing cost
-  above is the software renderer's; the 50 ms target is not met on it for searches."""
+  have), a frame that renders new label textures takes about a millisecond per label plus the
+  redraw, so a screenful of new results (six rows of four labels) made one frame of 40-70 ms.
+- Changed because of it, in the search screen: the results list is hidden while a search runs,
+  no longer disabled (disabling and enabling it re-rendered every visible row's labels twice a
+  search, a 25-50 ms frame of its own), and results are shown two rows a frame
+  (`ROWS_PER_FRAME`), so no frame renders more than eight new labels. Measured in-process on
+  the search screen alone: the loading frame went from 25-53 ms to 12 ms, the results frame
+  from 37-70 ms to about 30 ms. Earlier: no MSAA (`graphics.multisamples = 0`), `gc.freeze()`
+  once the app is up, and the screens not yet shown are built in idle moments.
+- What is left is noise-sensitive: with the machine otherwise idle the longest search gap sits
+  around 40-55 ms from run to run, so the target is met in some runs and rounds and missed in
+  others; a run on a loaded machine is worse. Connects meet it.
+- Not measured: a GPU-backed window (desktop with a real driver, Android), where texture
+  uploads are not done by the CPU."""
 
 SLOW_CALLBACK_MS = 20
 _SLOW = re.compile(r"Executing (<.*>) took (\d+\.\d+) seconds")
