@@ -68,13 +68,11 @@ class TestGroupCommit:
             return "first done"
 
         results: list[object] = []
-        leader = threading.Thread(target=lambda: results.append(group.run("a", slow_first)))
+        leader = threading.Thread(target=lambda: results.append(group.run(slow_first)))
         leader.start()
         assert first_running.wait(10)
         followers = [
-            threading.Thread(
-                target=lambda key=f"k{i}": results.append(group.run(key, _insert(key)))
-            )
+            threading.Thread(target=lambda key=f"k{i}": results.append(group.run(_insert(key))))
             for i in range(15)
         ]
         for follower in followers:
@@ -104,7 +102,7 @@ class TestGroupCommit:
 
         def run(name: str, work: Any) -> None:
             try:
-                outcomes[name] = group.run(name, work)
+                outcomes[name] = group.run(work)
             except StaleListing as error:
                 outcomes[name] = error
 
@@ -131,10 +129,10 @@ class TestGroupCommit:
 
         group = GroupCommit(failing_commit)
         with pytest.raises(ServiceUnavailable, match="disk is full"):
-            group.run("a", _insert("a"))
+            group.run(_insert("a"))
         assert _rows(engine) == set()
         group_ok = GroupCommit(_transaction(engine))
-        assert group_ok.run("b", _insert("b")) is not None
+        assert group_ok.run(_insert("b")) is not None
         assert _rows(engine) == {"b"}
 
     def test_a_request_not_taken_in_time_leaves_with_nothing_written(
@@ -147,15 +145,15 @@ class TestGroupCommit:
         def stuck(cursor: Any) -> None:
             assert release.wait(10)
 
-        leader = threading.Thread(target=group.run, args=("a", stuck))
+        leader = threading.Thread(target=group.run, args=(stuck,))
         leader.start()
         time.sleep(0.1)
         with pytest.raises(ServiceUnavailable, match="retry later"):
-            group.run("late", _insert("late"))
+            group.run(_insert("late"))
         release.set()
         leader.join(10)
         assert _rows(engine) == set()
-        assert group.run("next", _insert("next")) is not None  # the lead was handed on
+        assert group.run(_insert("next")) is not None  # the lead was handed on
         assert _rows(engine) == {"next"}
 
     def test_bad_batch_size_is_refused(self, engine: Engine) -> None:

@@ -6,17 +6,19 @@ FTS5 index turns each transaction's new words into a segment of their own),
 and only one transaction writes at a time. So when several requests want to
 write at once, the first becomes the *leader*: it opens one transaction, runs
 each request's work inside a savepoint of its own, commits once, and hands
-every request its own outcome. The work runs on the driver's cursor
-(driver_statement.py), savepoints included. The others wait meanwhile, which they would
-have done anyway, for the database's write lock.
+every request its own outcome. The others wait meanwhile, which they would
+have done anyway, for the database's write lock. The work runs on the
+driver's cursor (driver_statement.py), and so do the savepoints.
 
 Each request's outcome is its own: work that raises is rolled back to its
 savepoint and only that request sees the exception; a failed commit fails
 every request of the batch, none of whose writes then happened. A leader only
 serves batches until its own request is done, then hands the lead to the
 oldest waiting request, so no request waits behind an unending stream of
-others. Batches are ordered by a key (the DID), so that two processes'
-transactions on PostgreSQL take row locks in one order and cannot deadlock.
+others, and requests are written in the order they came.
+
+The store uses it on SQLite only: PostgreSQL runs many write transactions side
+by side and batches its own log flushes, and measured slower with it.
 """
 
 from __future__ import annotations
@@ -46,7 +48,6 @@ MAX_WAIT_SECONDS = 30.0
 
 @dataclass(eq=False)
 class _Job(Generic[T]):
-    key: str
     work: Callable[[Any], T]
     wake: threading.Event = field(default_factory=threading.Event)
     done: bool = False
@@ -78,9 +79,9 @@ class GroupCommit:
         self.batches = 0
         """Transactions committed or attempted (for tests and metrics)."""
 
-    def run(self, key: str, work: Callable[[Any], T]) -> T:
+    def run(self, work: Callable[[Any], T]) -> T:
         """Run ``work`` in a savepoint of a shared transaction; its result once committed."""
-        job: _Job[T] = _Job(key, work)
+        job: _Job[T] = _Job(work)
         queued: _Job[object] = job  # type: ignore[assignment]  # the queue holds every T
         with self._lock:
             self._queue.append(queued)
@@ -124,7 +125,7 @@ class GroupCommit:
         try:
             with self._transaction() as connection:
                 cursor = driver_cursor(connection)
-                for index, job in sorted(enumerate(batch), key=lambda item: item[1].key):
+                for index, job in enumerate(batch):
                     cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
                     try:
                         values[index] = job.work(cursor)

@@ -283,10 +283,10 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.wrote()
 
-    def _run_write(self, key: str, work: Callable[[Any], T]) -> T:
+    def _run_write(self, work: Callable[[Any], T]) -> T:
         """``work(cursor)`` in a write transaction: a shared one on SQLite (group_commit.py)."""
         if self._group is not None:
-            return self._group.run(key, work)
+            return self._group.run(work)
         with self._write() as connection:
             return work(driver_cursor(connection))
 
@@ -330,9 +330,7 @@ class Store:
         # Everything that can be worked out before the write queue is.
         values = listing_row(listing, token, now)
         retention = nonce_retention(listing.issued_at, now)
-        self._run_write(
-            listing.did, lambda cursor: self._register_in(cursor, listing, values, retention, now)
-        )
+        self._run_write(lambda cursor: self._register_in(cursor, listing, values, retention, now))
 
     def _register_in(
         self, cursor: Any, listing: Listing, values: dict[str, Any], retention: int, now: int
@@ -352,7 +350,7 @@ class Store:
         Returns whether a live listing was removed. Raises ``ReplayedRequest``,
         or ``StaleListing`` when the listing stored was issued after the deletion.
         """
-        return self._run_write(deletion.did, lambda cursor: self._delete_in(cursor, deletion, now))
+        return self._run_write(lambda cursor: self._delete_in(cursor, deletion, now))
 
     def _delete_in(self, cursor: Any, deletion: Deletion, now: int) -> bool:
         self._consume_nonce(
