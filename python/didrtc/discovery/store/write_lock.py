@@ -44,6 +44,8 @@ class SqliteWriteLock:
         # flock belongs to an open file description, which a forked child shares with
         # its parent: each process opens the file for itself, or they would share it.
         if self._handle is None or self._pid != os.getpid():
+            if self._handle is not None:
+                os.close(self._handle)  # this process's copy of its parent's; theirs stays
             self._handle = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             self._pid = os.getpid()
         return self._handle
