@@ -152,6 +152,8 @@ def test_older_or_same_age_registration_is_refused(
         answer = register(client, token)
         assert answer.status_code == 409
         assert answer.json["error"] == "stale_listing"
+        # Refused whole: its nonce was not kept either, so it is stale again, not a replay.
+        assert register(client, token).json["error"] == "stale_listing"
     assert client.get(f"/dids/{identity.did}").json["name"] == "Seoul Kitchen"
 
 
