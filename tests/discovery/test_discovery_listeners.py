@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 import requests
 
 from didrtc.discovery.listeners import bind_address, release_reserved_ports
+from didrtc.discovery.store.engine import ConfigurationError
 from tests.discovery.conftest import LiveServer
 
 _LISTEN_STATE = "0A"  # TCP_LISTEN in /proc/net/tcp
@@ -67,10 +70,48 @@ def test_port_zero_is_reserved_for_the_workers_to_share() -> None:
         successor.bind(("127.0.0.1", port))
 
 
-def test_a_fixed_port_is_passed_through() -> None:
-    assert bind_address("127.0.0.1", 8123, reuse_port=True) == "127.0.0.1:8123"
+def test_a_fixed_port_is_checked_and_held() -> None:
+    with socket.socket() as probe:  # a port free right now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        assert bind_address("127.0.0.1", port, reuse_port=True) == f"127.0.0.1:{port}"
+        with socket.socket() as intruder, pytest.raises(OSError, match="Address already in use"):
+            intruder.bind(("127.0.0.1", port))
+    finally:
+        release_reserved_ports()
     assert bind_address("::1", 8123, reuse_port=False) == "[::1]:8123"
     assert bind_address("127.0.0.1", 0, reuse_port=False) == "127.0.0.1:0"
+
+
+@pytest.mark.parametrize("their_reuse_port", [False, True])
+def test_a_port_another_server_listens_on_is_refused(their_reuse_port: bool) -> None:
+    # Without the check, SO_REUSEPORT would let a second server join the first one's
+    # sockets and split its traffic.
+    with socket.socket() as other:
+        if their_reuse_port:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(ConfigurationError, match="another server running there"):
+            bind_address("127.0.0.1", port, reuse_port=True)
+
+
+def test_serve_on_a_busy_port_fails_clearly(tmp_path: Path) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        answer = subprocess.run(
+            [sys.executable, "-m", "didrtc.cli", "discovery", "serve",
+             "--listen", f"127.0.0.1:{port}", "--db", str(tmp_path / "d.sqlite3")],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )  # fmt: skip
+    assert answer.returncode != 0
+    assert "another server running there" in answer.stderr
+    assert "Traceback" not in answer.stderr
+    assert list(tmp_path.iterdir()) == []  # refused before the database was made
 
 
 def _fresh_connections(url: str, count: int) -> None:

@@ -101,6 +101,9 @@ def serve(options: ServeOptions, environment: Mapping[str, str] | None = None) -
     host, port = parse_listen(options.listen)
     if (options.tls_cert is None) != (options.tls_key is None):
         raise ConfigurationError("--tls-cert and --tls-key go together")
+    # The port first: a busy one fails before the database is touched.
+    reuse_port = options.reuse_port and reuse_port_supported()
+    bind = bind_address(host, port, reuse_port=reuse_port)
     engine = open_engine(options.database_url)
     try:
         upgrade(engine)
@@ -110,8 +113,6 @@ def serve(options: ServeOptions, environment: Mapping[str, str] | None = None) -
     os.environ["DIDRTC_DISCOVERY_DATABASE_URL"] = options.database_url
     os.environ["DIDRTC_DISCOVERY_MIGRATE"] = "false"  # done above, once
     os.environ.update(environment or {})
-    reuse_port = options.reuse_port and reuse_port_supported()
-    bind = bind_address(host, port, reuse_port=reuse_port)
     settings: dict[str, Any] = {
         "bind": [bind],
         "workers": options.workers,
