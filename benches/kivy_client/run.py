@@ -141,17 +141,17 @@ command):
   the search screen alone: the loading frame went from 25-53 ms to 12 ms, the results frame
   from 37-70 ms to about 30 ms. Earlier: no MSAA (`graphics.multisamples = 0`), `gc.freeze()`
   once the app is up, and the screens not yet shown are built in idle moments.
-- The search rounds alternate between two queries ("bistro": 30 results; "demo bistro": the
-  live one alone), so that every search changes the list. Even the one-result searches show
-  gaps of about 45 ms. Timing every text render inside the app: all but one take 0.05-0.2 ms;
-  the first label whose texture is updated in a frame takes 10-55 ms, and the same labels
-  render in 0.1 ms outside the app. That one waits for llvmpipe to finish rasterising the
-  previous frame before its texture can change. The rasteriser's threads decide it: the
-  same benchmark with `LP_NUM_THREADS=1` gave search gaps of 77-141 ms, with 0 (rasterising in
-  the app's thread) 69-155 ms, and with the default (one per CPU, here 2) 25-75 ms, while the
-  services of the benchmark share the same two CPUs. So the search gaps are software
-  rendering's; on a GPU the upload does not wait on the CPU. The longest search gap moves by
-  10-20 ms from run to run on this shared machine. Connects meet the target.
+- The search rounds alternate between two queries ("bistro": 30 results; "demo bistro": the live
+  one alone), so that every search changes the list. Even the one-result searches show gaps of
+  about 45 ms. Timing every text render inside the app: all but one take 0.05-0.2 ms; the first
+  label whose texture is updated in a frame takes 10-55 ms, and the same labels render in 0.1 ms
+  outside the app, which points to that one waiting for llvmpipe to finish rasterising the
+  previous frame before its texture can change (inferred, not traced). The rasteriser's threads
+  move it: the same benchmark with `LP_NUM_THREADS=1` gave search gaps of 77-141 ms, with 0
+  (rasterising in the app's thread) 69-155 ms, and with the default (one per CPU, here 2) 25-75
+  ms, while the services of the benchmark share the same two CPUs. So the search gaps are
+  software rendering's; on a GPU the upload does not wait on the CPU. The longest search gap
+  moves by 10-20 ms from run to run on this shared machine. Connects meet the target.
 - Not measured: a GPU-backed window (desktop with a real driver, Android), where texture
   uploads are not done by the CPU."""
 
