@@ -10,8 +10,6 @@ discovery, signaling) are left as they are.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import write_section
+from report import host, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- core:begin -->", "<!-- core:end -->"
@@ -71,24 +69,10 @@ TARGETS = [
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import cryptography
     import nacl
 
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB; "
-        f"{platform.system()} {platform.release()}; "
-        f"CPython {platform.python_version()}; cryptography {cryptography.__version__}, "
-        f"PyNaCl {nacl.__version__}"
-    )
+    return f"{host()}; cryptography {cryptography.__version__}, PyNaCl {nacl.__version__}"
 
 
 def run_benchmarks() -> dict[str, Any]:

@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import glob
 import os
-import platform
 import random
 import re
 import shutil
@@ -45,12 +44,14 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import didrtc
 from didrtc import Identity
 from didrtc.discovery.listing import Listing, sign_listing
 from didrtc.discovery.store import open_engine, upgrade
 from didrtc.discovery.store.listings import listing_row
 from didrtc.discovery.store.schema import listing_categories, listings
+from report import host, write_section
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -531,17 +532,6 @@ def bench_backend(
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        match = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
-        cpu = match[1] if match else cpu
-    memory = ""
-    with contextlib.suppress(OSError):
-        kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])  # type: ignore[index]
-        memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
-    debian = ""
-    with contextlib.suppress(OSError):
-        debian = f", Debian {Path('/etc/debian_version').read_text().strip()}"
     pg = subprocess.run(
         [sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))[-1], "--version"],
         capture_output=True, text=True, check=False,
@@ -549,9 +539,8 @@ def machine() -> str:
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     wrk_name = wrk_version.stdout.split(" Copyright")[0].strip()
     return (
-        f"{os.cpu_count()} x {cpu}{memory}{debian}, Linux {platform.release()}; "
-        f"Python {platform.python_version()}, didrtc crypto backend `{didrtc.BACKEND}`, "
-        f"SQLite {sqlite3.sqlite_version}, {pg}, {wrk_name}"
+        f"{host()}; didrtc crypto backend `{didrtc.BACKEND}`, SQLite {sqlite3.sqlite_version}, "
+        f"{pg}, {wrk_name}"
     )
 
 
@@ -727,9 +716,6 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     text_report = report(args, hello, backends, loads)
     if args.out is None:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from report import write_section
-
         write_section("discovery", text_report)
     else:
         Path(args.out).write_text(text_report)

@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
-import platform
 import re
 import statistics
 import sys
@@ -41,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "benches"))
 
 from apps.kivy_client.identity_store import IdentityStore  # noqa: E402
 from apps.kivy_client.settings_store import Settings, SettingsStore  # noqa: E402
@@ -49,6 +48,7 @@ from didrtc.discovery.client import DiscoveryClient  # noqa: E402
 from didrtc.signaling import LOOPBACK, Answerer, AnswererConfig  # noqa: E402
 from didrtc.signaling.announce import Announcement, Announcer  # noqa: E402
 from didrtc.signaling.localnet import LocalDht, LocalDiscovery  # noqa: E402
+from report import host, write_section  # noqa: E402  (benches/report.py)
 from tests.kivy_client.remote import RemoteApp, running_app  # noqa: E402
 
 TARGET_MS = 50.0
@@ -173,25 +173,9 @@ def slow_callbacks(log: Path) -> dict[str, list[float]]:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        memory = f", {pages / 2**30:.0f} GiB"
-    except (ValueError, OSError):
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
-        f"CPython {platform.python_version()}; Kivy 2.3.1, SDL2 offscreen on Mesa llvmpipe "
-        "(software OpenGL)"
-    )
+    import kivy  # type: ignore[import-untyped]
+
+    return f"{host()}; Kivy {kivy.__version__}, SDL2 offscreen on Mesa llvmpipe (software OpenGL)"
 
 
 def summary(rounds: list[list[float]]) -> dict[str, Any]:
@@ -349,9 +333,6 @@ def main() -> None:
         {k: results[k]["round_max"] for k in ("search", "connect")},
     )
     if args.out is None:
-        sys.path.insert(0, str(ROOT / "benches"))
-        from report import write_section
-
         write_section("kivy", text)
     else:
         args.out.write_text(text)

@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessi
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "benches"))
 
 from didrtc import Identity  # noqa: E402
 from didrtc.signaling import (  # noqa: E402
@@ -58,6 +58,7 @@ from didrtc.signaling import (  # noqa: E402
     connect,
 )
 from didrtc.signaling.peer import pinned_host_addresses  # noqa: E402
+from report import host, write_section  # noqa: E402  (benches/report.py)
 
 CHUNK = 16 * 1024
 HIGH_WATER = 1024 * 1024
@@ -441,18 +442,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
     import aioice
     import aiortc
 
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, Python "
-        f"{platform.python_version()}, aiortc {aiortc.__version__}, aioice {aioice.__version__}"
-    )
+    return f"{host()}; aiortc {aiortc.__version__}, aioice {aioice.__version__}"
 
 
 def markdown(results: dict[str, Any], command: str) -> str:
@@ -572,9 +565,6 @@ def main() -> None:
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))
     if args.out is None:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from report import write_section
-
         write_section("signaling", text)
     else:
         args.out.write_text(text + "\n")
