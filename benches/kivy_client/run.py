@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import itertools
 import re
 import statistics
@@ -173,9 +174,10 @@ def slow_callbacks(log: Path) -> dict[str, list[float]]:
 
 
 def machine() -> str:
-    import kivy  # type: ignore[import-untyped]
-
-    return f"{host()}; Kivy {kivy.__version__}, SDL2 offscreen on Mesa llvmpipe (software OpenGL)"
+    # The installed version, not `import kivy`: importing Kivy parses sys.argv as its own
+    # options and exits on this script's (--quick, --out ...).
+    kivy = importlib.metadata.version("Kivy")
+    return f"{host()}; Kivy {kivy}, SDL2 offscreen on Mesa llvmpipe (software OpenGL)"
 
 
 def summary(rounds: list[list[float]]) -> dict[str, Any]:
