@@ -28,6 +28,7 @@ from kivy.uix.screenmanager import (  # type: ignore[import-untyped]
     ScreenManager,
 )
 
+from apps.kivy_client import label_textures
 from apps.kivy_client.failures import explain
 from apps.kivy_client.identity_store import IdentityStore
 from apps.kivy_client.jobs import Jobs
@@ -75,6 +76,7 @@ class ClientApp(App):  # type: ignore[misc]
     # Screens.
 
     def build(self) -> ScreenManager:
+        label_textures.install()
         importlib.import_module("apps.kivy_client.widgets")  # registers the shared widget classes
         Builder.load_file(str(HERE / "widgets.kv"))
         return ScreenManager(transition=NoTransition())
