@@ -127,34 +127,30 @@ async def measure_flows(app: RemoteApp, rounds: int) -> dict[str, list[list[floa
 
 
 NOTES = """\
-Notes from investigating the misses (2026-11-24, on the machine above; not re-measured by this
-command):
+Notes from investigating the search gaps (2026-11-24, on the machine above; the before/after
+figures come from this command run with and without the change):
 
-- The long gaps are frames of Kivy's own loop, not network work: the debug-mode session above
-  finds no networking callback near them. Timing `Window.on_draw` inside the app showed those
-  frames spend their time drawing: on Mesa's llvmpipe (software OpenGL, what this machine and CI
-  have), a frame that renders new label textures takes about a millisecond per label plus the
-  redraw, so a screenful of new results (six rows of four labels) made one frame of 40-70 ms.
-- Changed because of it, in the search screen: the results list is hidden while a search runs,
-  no longer disabled (disabling and enabling it re-rendered every visible row's labels twice a
-  search, a 25-50 ms frame of its own), and results are shown two rows a frame
-  (`ROWS_PER_FRAME`), so no frame renders more than eight new labels. Measured in-process on
-  the search screen alone: the loading frame went from 25-53 ms to 12 ms, the results frame
-  from 37-70 ms to about 30 ms. Earlier: no MSAA (`graphics.multisamples = 0`), `gc.freeze()`
-  once the app is up, and the screens not yet shown are built in idle moments.
+- The long gaps were frames of Kivy's own loop, not network work: the debug-mode session above
+  finds no networking callback near them. Timing every text render inside the app, all took
+  0.05-0.2 ms but one: the first label whose text changed in a frame took 10-55 ms. The cause:
+  Kivy re-renders changed text into the texture the label already has when the size is unchanged
+  (always so for the result rows, whose text box is fixed), and that texture is in use by the
+  frame llvmpipe (Mesa's software OpenGL, what this machine and CI have) is still rasterising, so
+  the upload waits for the whole previous frame. The rasteriser's thread count moved the gap
+  (`LP_NUM_THREADS=1`: 77-141 ms), which is what pointed there.
+- The fix (`apps/kivy_client/label_textures.py`): changed text goes into a new texture, which
+  nothing is drawing from, and the old one is released once its frame is done. Longest search
+  gap per round before: 35-68 ms (`--quick`), 26-70 ms (full run); after: 13-17 ms. Search, tap to
+  results shown, went from 269 ms to 166 ms (medians). Real GPU drivers make the same wait on a
+  texture in use, or copy it; a fresh texture avoids both.
+- With the wait gone, the earlier workaround of showing results two rows a frame was removed:
+  a whole screenful in one frame measured 13-17 ms, against 13-36 ms for two rows a frame. Kept
+  from before: the results list is hidden while a search runs rather than disabled (disabling
+  re-renders every row's labels twice a search), no MSAA, `gc.freeze()` once the app is up, and
+  the screens not yet shown are built in idle moments.
 - The search rounds alternate between two queries ("bistro": 30 results; "demo bistro": the live
-  one alone), so that every search changes the list. Even the one-result searches show gaps of
-  about 45 ms. Timing every text render inside the app: all but one take 0.05-0.2 ms; the first
-  label whose texture is updated in a frame takes 10-55 ms, and the same labels render in 0.1 ms
-  outside the app, which points to that one waiting for llvmpipe to finish rasterising the
-  previous frame before its texture can change (inferred, not traced). The rasteriser's threads
-  move it: the same benchmark with `LP_NUM_THREADS=1` gave search gaps of 77-141 ms, with 0
-  (rasterising in the app's thread) 69-155 ms, and with the default (one per CPU, here 2) 25-75
-  ms, while the services of the benchmark share the same two CPUs. So the search gaps are
-  software rendering's; on a GPU the upload does not wait on the CPU. The longest search gap
-  moves by 10-20 ms from run to run on this shared machine. Connects meet the target.
-- Not measured: a GPU-backed window (desktop with a real driver, Android), where texture
-  uploads are not done by the CPU."""
+  one alone), so that every search changes the list.
+- Not measured: a GPU-backed window (desktop with a real driver, Android)."""
 
 SLOW_CALLBACK_MS = 20
 _SLOW = re.compile(r"Executing (<.*>) took (\d+\.\d+) seconds")

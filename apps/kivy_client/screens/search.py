@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kivy.clock import Clock  # type: ignore[import-untyped]
 from kivy.factory import Factory  # type: ignore[import-untyped]
 from kivy.properties import (  # type: ignore[import-untyped]
     ListProperty,
@@ -17,10 +16,7 @@ from kivy.uix.screenmanager import Screen  # type: ignore[import-untyped]
 from apps.kivy_client.failures import Failure
 from apps.kivy_client.services import ListingSummary
 
-__all__ = ["ROWS_PER_FRAME", "SearchScreen"]
-
-ROWS_PER_FRAME = 2
-"""Results shown per frame: each row draws four labels, and a label's first frame is costly."""
+__all__ = ["SearchScreen"]
 
 
 class SearchScreen(Screen):  # type: ignore[misc]
@@ -36,11 +32,6 @@ class SearchScreen(Screen):  # type: ignore[misc]
     error_title = StringProperty("")
     error_text = StringProperty("")
     error_detail = StringProperty("")
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._unshown: list[dict[str, str]] = []
-        self._show_more = Clock.create_trigger(self._add_rows)
 
     def on_categories(self, _instance: Any, categories: Sequence[str]) -> None:
         chips = self.ids.chips
@@ -65,7 +56,7 @@ class SearchScreen(Screen):  # type: ignore[misc]
         self.state = "loading"
 
     def show_results(self, found: Sequence[ListingSummary]) -> None:
-        rows = [
+        self.results = [
             {
                 "name": summary.name,
                 "description": summary.description,
@@ -74,12 +65,6 @@ class SearchScreen(Screen):  # type: ignore[misc]
             }
             for summary in found
         ]
-        # A few rows a frame: rendering a whole screenful of new text in one frame took
-        # longer than the app's 50 ms frame budget on software OpenGL.
-        self.results = rows[:ROWS_PER_FRAME]
-        self._unshown = rows[ROWS_PER_FRAME:]
-        if self._unshown:
-            self._show_more()
         seen = list(self.categories)
         for summary in found:
             seen.extend(c for c in summary.categories if c not in seen)
@@ -87,16 +72,9 @@ class SearchScreen(Screen):  # type: ignore[misc]
             self.categories = seen
         self.state = "results" if found else "empty"
 
-    def _add_rows(self, _elapsed: float) -> None:
-        batch, self._unshown = self._unshown[:ROWS_PER_FRAME], self._unshown[ROWS_PER_FRAME:]
-        self.results.extend(batch)
-        if self._unshown:
-            self._show_more()
-
     def fail(self, failure: Failure) -> None:
         self.error_title = failure.title
         self.error_text = failure.explanation
         self.error_detail = failure.detail
-        self._unshown = []
         self.results = []
         self.state = "error"
