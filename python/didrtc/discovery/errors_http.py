@@ -9,6 +9,7 @@ traceback; the response never carries internals).
 from __future__ import annotations
 
 import logging
+import sys
 
 from flask import Flask, Response, jsonify
 from flask_limiter import RateLimitExceeded
@@ -73,11 +74,21 @@ def _database_unavailable(error: Exception) -> Response:
     return error_response("unavailable", "the database is unavailable; retry later", 503)
 
 
+def _connection_lost_under_the_driver(error: Exception) -> bool:
+    # The write path runs statements on psycopg's own cursor (store/driver_statement.py),
+    # so a connection lost mid-request raises psycopg's error, not SQLAlchemy's wrapper.
+    # psycopg only raises it once loaded, so there is no need to import it here.
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(error, psycopg.OperationalError)
+
+
 def _unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _http_error(error)
-    if isinstance(error, (OperationalError, PoolTimeout)) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
+    if (
+        isinstance(error, (OperationalError, PoolTimeout))
+        or (isinstance(error, DBAPIError) and error.connection_invalidated)
+        or _connection_lost_under_the_driver(error)
     ):
         return _database_unavailable(error)
     logger.exception("unexpected error answering a request")

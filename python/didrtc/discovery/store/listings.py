@@ -161,26 +161,30 @@ _CATEGORY_FILTER = (
 
 
 _LISTING_COLUMNS = [column.name for column in listings.c if column.name != "id"]
-# PostgreSQL registers in one statement: nonce, upsert and categories as data-modifying
-# CTEs. The upsert runs only if the nonce went in; the outcome comes back as one row, and a
-# refused registration raises, which rolls its transaction back (the nonce with it). Four
-# statements each cost PostgreSQL's backend as much again; this measured 25% more
-# registrations a second. Only the schema's own column names are formatted in.
+# PostgreSQL registers in one statement, run on its own (autocommit): one round trip and
+# one implicit transaction. The upsert runs only if the nonce was never used, and the nonce
+# is stored only if the upsert wrote, so a refused registration writes nothing; a nonce that
+# a concurrent request stored first breaks the nonce's unique key, which rolls the whole
+# statement back. The first column (was the nonce used?) reads the statement's snapshot.
+# One statement instead of four halved the round trips' cost on PostgreSQL's backend, and
+# autocommit saves BEGIN's and COMMIT's. Only the schema's own column names are formatted in.
 _POSTGRES_REGISTER = f"""
-WITH nonce AS (
-    INSERT INTO discovery_nonces (did, nonce, expires)
-    VALUES (%(did)s, %(nonce)s, %(nonce_expires)s)
-    ON CONFLICT DO NOTHING
-    RETURNING 1
+WITH used_nonce AS (
+    -- Cast to the column's type: PostgreSQL deduces one type per parameter.
+    SELECT 1 FROM discovery_nonces WHERE did = %(did)s::varchar AND nonce = %(nonce)s::varchar
 ), upserted AS (
     INSERT INTO discovery_listings ({", ".join(_LISTING_COLUMNS)})
     SELECT {", ".join(f"%({name})s" for name in _LISTING_COLUMNS)}
-    WHERE EXISTS (SELECT 1 FROM nonce)
+    WHERE NOT EXISTS (SELECT 1 FROM used_nonce)
     ON CONFLICT (did) DO UPDATE SET
         {", ".join(f"{name} = excluded.{name}" for name in _LISTING_COLUMNS if name != "did")}
     WHERE discovery_listings.issued_at < excluded.issued_at
         OR discovery_listings.expires <= %(now)s
     RETURNING id
+), nonce AS (
+    INSERT INTO discovery_nonces (did, nonce, expires)
+    SELECT %(did)s::varchar, %(nonce)s::varchar, %(nonce_expires)s::bigint
+    WHERE EXISTS (SELECT 1 FROM upserted)
 ), removed AS (
     DELETE FROM discovery_listing_categories AS c USING upserted AS u
     WHERE c.listing_id = u.id AND NOT (c.category = ANY (%(category_list)s::varchar[]))
@@ -189,7 +193,7 @@ WITH nonce AS (
     SELECT category, u.id FROM upserted AS u, unnest(%(category_list)s::varchar[]) AS category
     ON CONFLICT DO NOTHING
 )
-SELECT EXISTS (SELECT 1 FROM nonce), (SELECT id FROM upserted)
+SELECT EXISTS (SELECT 1 FROM used_nonce), (SELECT id FROM upserted)
 """  # noqa: S608
 
 
@@ -199,6 +203,17 @@ def _no_checkpoints_on_commit(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA wal_autocheckpoint = 0")
     finally:
         cursor.close()
+
+
+def _replayed(did: str, nonce: str) -> ReplayedRequest:
+    return ReplayedRequest(f"this request's nonce {nonce!r} was already used by {did}")
+
+
+def _stale(listing: Listing) -> StaleListing:
+    return StaleListing(
+        f"{listing.did} already has a listing or deletion issued at or after "
+        f"iat={listing.issued_at}; sign a new one"
+    )
 
 
 def listing_row(listing: Listing, token: str, now: int) -> dict[str, Any]:
@@ -230,6 +245,8 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writer = engine.execution_options(**{WRITE: True})
+        # PostgreSQL registrations are one statement, each its own transaction.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         database = engine.url.database
         sqlite_file = self.dialect == "sqlite" and bool(database)
         self._write_lock = SqliteWriteLock(str(database)) if sqlite_file else None
@@ -339,7 +356,7 @@ class Store:
     def _consume_nonce(self, cursor: Any, did: str, nonce: str, expires: int) -> None:
         parameters = {"did": did, "nonce": nonce, "expires": expires}
         if self._w_insert_nonce.execute(cursor, parameters).fetchone() is None:
-            raise ReplayedRequest(f"this request's nonce {nonce!r} was already used by {did}")
+            raise _replayed(did, nonce)
 
     def _upsert(
         self, cursor: Any, values: dict[str, Any], now: int, *, ties_win: bool = False
@@ -363,41 +380,46 @@ class Store:
         # Everything that can be worked out before the write queue is.
         values = listing_row(listing, token, now)
         retention = nonce_retention(listing.issued_at, now)
-        self._run_write(lambda cursor: self._register_in(cursor, listing, values, retention, now))
+        if self.dialect == "postgresql":
+            self._register_on_postgres(listing, values, retention, now)
+        else:
+            self._run_write(
+                lambda cursor: self._register_in(cursor, listing, values, retention, now)
+            )
 
     def _register_in(
         self, cursor: Any, listing: Listing, values: dict[str, Any], retention: int, now: int
     ) -> None:
-        if self.dialect == "postgresql":
-            cursor.execute(
-                _POSTGRES_REGISTER,
-                {
-                    **values,
-                    "nonce": listing.nonce,
-                    "nonce_expires": retention,
-                    "now": now,
-                    "category_list": list(listing.categories),
-                },
-            )
-            nonce_taken, listing_id = cursor.fetchone()
-            if not nonce_taken:
-                raise ReplayedRequest(
-                    f"this request's nonce {listing.nonce!r} was already used by {listing.did}"
-                )
-            if listing_id is None:
-                raise StaleListing(
-                    f"{listing.did} already has a listing or deletion issued at or after "
-                    f"iat={listing.issued_at}; sign a new one"
-                )
-            return
         self._consume_nonce(cursor, listing.did, listing.nonce, retention)
         listing_id = self._upsert(cursor, values, now)
         if listing_id is None:
-            raise StaleListing(
-                f"{listing.did} already has a listing or deletion issued at or after "
-                f"iat={listing.issued_at}; sign a new one"
-            )
+            raise _stale(listing)
         self._replace_categories(cursor, listing_id, listing.categories)
+
+    def _register_on_postgres(
+        self, listing: Listing, values: dict[str, Any], retention: int, now: int
+    ) -> None:
+        from psycopg.errors import UniqueViolation
+
+        parameters = {
+            **values,
+            "nonce": listing.nonce,
+            "nonce_expires": retention,
+            "now": now,
+            "category_list": list(listing.categories),
+        }
+        with self._autocommit.connect() as connection:
+            cursor = driver_cursor(connection)
+            try:
+                nonce_used, listing_id = cursor.execute(_POSTGRES_REGISTER, parameters).fetchone()
+            except UniqueViolation as error:
+                if error.diag.table_name != nonces.name:
+                    raise
+                nonce_used = True  # stored by a request that committed after this one began
+        if nonce_used:
+            raise _replayed(listing.did, listing.nonce)
+        if listing_id is None:
+            raise _stale(listing)
 
     def delete(self, deletion: Deletion, *, now: int) -> bool:
         """Remove the DID's listing, leaving a tombstone that refuses older registrations.
