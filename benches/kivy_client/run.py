@@ -140,9 +140,9 @@ figures come from this command run with and without the change):
   (`LP_NUM_THREADS=1`: 77-141 ms), which is what pointed there.
 - The fix (`apps/kivy_client/label_textures.py`): changed text goes into a new texture, which
   nothing is drawing from, and the old one is released once its frame is done. Longest search
-  gap per round before: 35-68 ms (`--quick`), 26-70 ms (full run); after: 13-17 ms. Search, tap to
-  results shown, went from 269 ms to about 170 ms (medians). Real GPU drivers make the same wait on a
-  texture in use, or copy it; a fresh texture avoids both.
+  gap per round before: 35-68 ms (`--quick`), 26-70 ms (full run); after: 13-17 ms. Search,
+  tap to results shown, went from 269 ms to about 170 ms (medians). Real GPU drivers make the
+  same wait on a texture in use, or copy it; a fresh texture avoids both.
 - With the wait gone, the earlier workaround of showing results two rows a frame was removed:
   a whole screenful in one frame measured 13-17 ms, against 13-36 ms for two rows a frame. Kept
   from before: the results list is hidden while a search runs rather than disabled (disabling
