@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import insert
 
 from didrtc import Identity
 from didrtc.discovery.app import create_app
@@ -22,6 +23,8 @@ from didrtc.discovery.errors import ReplayedRequest
 from didrtc.discovery.listing import Listing
 from didrtc.discovery.state import EXTENSION
 from didrtc.discovery.store import Store, open_engine
+from didrtc.discovery.store.listings import listing_row
+from didrtc.discovery.store.schema import listings, nonces
 from tests.discovery.conftest import postgres_database
 from tests.discovery.discovery_support import listing_token, now_int, register
 
@@ -144,14 +147,8 @@ def test_a_connection_lost_in_the_middle_of_a_registration_is_a_503(
     assert register(client, listing_token(identity, now_int() + 2)).status_code == 200
 
 
-def test_a_nonce_stored_concurrently_refuses_the_whole_registration(
-    urls: tuple[str, str],
-) -> None:
-    url, admin_url = urls
-    store = Store(open_engine(url))
-    identity = Identity.generate()
-    now = now_int()
-    listing = Listing.create(
+def cafe(identity: Identity, now: int) -> Listing:
+    return Listing.create(
         identity.did,
         name="Cafe",
         categories=["cafe"],
@@ -159,7 +156,12 @@ def test_a_nonce_stored_concurrently_refuses_the_whole_registration(
         service_endpoint="https://cafe.example",
         now=now,
     )
-    outcome: list[BaseException | None] = []
+
+
+def registering(
+    store: Store, listing: Listing, now: int, outcome: list[BaseException | None]
+) -> Callable[[], None]:
+    """A thread's target: register ``listing``, appending None or the error to ``outcome``."""
 
     def write() -> None:
         try:
@@ -168,6 +170,53 @@ def test_a_nonce_stored_concurrently_refuses_the_whole_registration(
         except BaseException as error:  # handed to the test's thread
             outcome.append(error)
 
+    return write
+
+
+def test_the_same_registration_twice_at_once_is_refused_as_replayed(
+    urls: tuple[str, str],
+) -> None:
+    url, admin_url = urls
+    engine = open_engine(url)
+    store = Store(engine)
+    identity = Identity.generate()
+    now = now_int()
+    listing = cafe(identity, now)
+    outcome: list[BaseException | None] = []
+    try:
+        with engine.connect() as first:
+            # The first of the two, caught between storing and committing: its listing
+            # row and its nonce are written but not yet visible to the second.
+            first.execute(insert(listings).values(listing_row(listing, "token", now)))
+            first.execute(
+                insert(nonces).values(did=listing.did, nonce=listing.nonce, expires=now + 600)
+            )
+            writer = threading.Thread(target=registering(store, listing, now, outcome))
+            writer.start()
+            until(
+                lambda: backends(admin_url, database_name(url), waiting_on_lock=True),
+                "the second registration to wait on the first's row",
+            )
+            first.commit()
+            writer.join(timeout=WAIT_S)
+        assert not writer.is_alive()
+        [error] = outcome
+        # Not "stale": the listing it found is its own, and the nonce says so.
+        assert isinstance(error, ReplayedRequest)
+    finally:
+        store.close()
+
+
+def test_a_nonce_stored_concurrently_refuses_the_whole_registration(
+    urls: tuple[str, str],
+) -> None:
+    url, admin_url = urls
+    store = Store(open_engine(url))
+    identity = Identity.generate()
+    now = now_int()
+    listing = cafe(identity, now)
+    outcome: list[BaseException | None] = []
+    write = registering(store, listing, now, outcome)
     try:
         with psycopg.connect(admin_url.rsplit("/", 1)[0] + "/" + database_name(url)) as other:
             # Another request stores the same nonce and has not committed yet: this

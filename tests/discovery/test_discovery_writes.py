@@ -287,14 +287,16 @@ def test_concurrent_writers_keep_every_outcome(database_url: str) -> None:
             errors.append(error)
 
     threads = [threading.Thread(target=write, args=(index,)) for index in range(80)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert len(errors) == 40
-    assert all(isinstance(error, ReplayedRequest) for error in errors)
-    for identity in identities:
-        stored = stores[0].get(identity.did, now=int(now))
-        assert stored is not None
-    for store in stores:
-        store.close()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert len(errors) == 40
+        assert all(isinstance(error, ReplayedRequest) for error in errors)
+        for identity in identities:
+            stored = stores[0].get(identity.did, now=int(now))
+            assert stored is not None
+    finally:
+        for store in stores:
+            store.close()

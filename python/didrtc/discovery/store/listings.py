@@ -197,6 +197,11 @@ SELECT EXISTS (SELECT 1 FROM used_nonce), (SELECT id FROM upserted)
 """  # noqa: S608
 
 
+_POSTGRES_NONCE_USED = (
+    "SELECT 1 FROM discovery_nonces WHERE did = %(did)s::varchar AND nonce = %(nonce)s::varchar"
+)
+
+
 def _no_checkpoints_on_commit(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
@@ -415,7 +420,14 @@ class Store:
             except UniqueViolation as error:
                 if error.diag.table_name != nonces.name:
                     raise
-                nonce_used = True  # stored by a request that committed after this one began
+                # Stored by a request that committed after this one began.
+                nonce_used, listing_id = True, None
+            if listing_id is None and not nonce_used:
+                # Refused as stale, which is also what the same token sent twice at once
+                # looks like from the statement's snapshot: the second waited for the
+                # first's row and found it no older. A fresh look tells the two apart.
+                used = cursor.execute(_POSTGRES_NONCE_USED, parameters).fetchone()
+                nonce_used = used is not None
         if nonce_used:
             raise _replayed(listing.did, listing.nonce)
         if listing_id is None:
