@@ -5,9 +5,9 @@ has the same pixel size (a ``glTexSubImage2D`` on the next frame). That texture 
 still in use by the frame the OpenGL driver is drawing, so the driver waits for that
 frame to finish before it can change it. On Mesa's llvmpipe (software OpenGL: CI and
 many VMs) the wait is the whole rasterisation of the previous frame, and it is paid by
-the first changed label of every frame: measured in ``benches/kivy_client/run.py``,
-the longest frame gaps while searching went from 35-68 ms to 13-36 ms with this module
-installed, and the search itself from 269 ms to 179 ms (medians).
+the first changed label of every frame. Measured with ``benches/kivy_client/run.py``
+(docs/benchmarks.md): the longest frame gap of each search went from 26-70 ms to
+13-17 ms, and a search, tap to results shown, from 269 ms to about 170 ms (medians).
 
 A fresh texture is the usual remedy ("orphaning"): the driver never has to wait on a
 texture nobody has drawn yet, and the old one is released once the frame that used it
