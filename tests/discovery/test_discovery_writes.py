@@ -135,6 +135,48 @@ class TestGroupCommit:
         assert group_ok.run(_insert("b")) is not None
         assert _rows(engine) == {"b"}
 
+    def test_each_request_of_a_failed_batch_raises_an_error_of_its_own(
+        self, engine: Engine
+    ) -> None:
+        first_inside, release = threading.Event(), threading.Event()
+
+        @contextlib.contextmanager
+        def failing_commit() -> Iterator[Connection]:
+            with engine.connect() as connection, connection.begin():
+                yield connection
+                first_inside.set()
+                assert release.wait(10)  # the first batch waits until the others queue
+                raise ServiceUnavailable("the disk is full")
+
+        group = GroupCommit(failing_commit)
+        raised: dict[str, BaseException] = {}
+
+        def request(key: str) -> None:
+            try:
+                group.run(_insert(key))
+            except ServiceUnavailable as error:
+                raised[key] = error
+
+        threads = [threading.Thread(target=request, args=("first",))]
+        threads[0].start()
+        assert first_inside.wait(10)
+        threads += [threading.Thread(target=request, args=(key,)) for key in "abc"]
+        for thread in threads[1:]:
+            thread.start()
+        until = time.monotonic() + 10
+        while len(group._queue) < 3 and time.monotonic() < until:
+            time.sleep(0.01)
+        release.set()
+        for thread in threads:
+            thread.join(10)
+        assert group.batches == 2  # "first" alone, then a, b and c together
+        assert sorted(raised) == ["a", "b", "c", "first"]
+        # Each thread raised its own object: one object raised in several threads at once
+        # would collect their tracebacks into each other's.
+        assert len({id(error) for error in raised.values()}) == 4
+        assert {str(error) for error in raised.values()} == {"the disk is full"}
+        assert _rows(engine) == set()
+
     def test_a_request_not_taken_in_time_leaves_with_nothing_written(
         self, engine: Engine, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -23,6 +23,7 @@ by side and batches its own log flushes, and measured slower with it.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -58,6 +59,19 @@ class _Job(Generic[T]):
         if self.error is not None:
             raise self.error
         return self.value  # type: ignore[return-value]  # set with done, error is None
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """``error`` again, as an object of its own for one of the threads that will raise it.
+
+    Raising one exception object in several threads at once mixes their tracebacks on it.
+    The copy starts from the original's traceback (never modified, only extended).
+    """
+    try:
+        twin = copy.copy(error)
+    except Exception:  # an exception class that cannot be rebuilt from its arguments
+        return error
+    return twin.with_traceback(error.__traceback__)
 
 
 class GroupCommit:
@@ -135,7 +149,7 @@ class GroupCommit:
                     cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
         except BaseException as error:  # the transaction failed: none of the batch was written
             for job in batch:
-                job.error = error
+                job.error = _own_copy(error)
             if not isinstance(error, Exception):
                 raise
         else:
