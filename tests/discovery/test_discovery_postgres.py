@@ -125,7 +125,7 @@ def test_a_connection_lost_in_the_middle_of_a_registration_is_a_503(
     def register_again(client: FlaskClient) -> None:
         answers.append(register(client, listing_token(identity, now_int() + 1)))
 
-    with psycopg.connect(admin_url.rsplit("/", 1)[0] + "/" + database_name(url)) as holder:
+    with psycopg.connect(url) as holder:
         # Holding the listing's row makes the next registration wait inside its statement.
         holder.execute(
             "SELECT 1 FROM discovery_listings WHERE did = %s FOR UPDATE", (identity.did,)
@@ -158,10 +158,17 @@ def cafe(identity: Identity, now: int) -> Listing:
     )
 
 
-def registering(
-    store: Store, listing: Listing, now: int, outcome: list[BaseException | None]
-) -> Callable[[], None]:
-    """A thread's target: register ``listing``, appending None or the error to ``outcome``."""
+def register_behind(
+    store: Store,
+    listing: Listing,
+    now: int,
+    urls: tuple[str, str],
+    release: Callable[[], None],
+    what: str,
+) -> BaseException | None:
+    """Register ``listing`` in a thread; once it waits on a lock, ``release()``; the outcome."""
+    url, admin_url = urls
+    outcome: list[BaseException | None] = []
 
     def write() -> None:
         try:
@@ -170,19 +177,25 @@ def registering(
         except BaseException as error:  # handed to the test's thread
             outcome.append(error)
 
-    return write
+    writer = threading.Thread(target=write)
+    writer.start()
+    until(lambda: backends(admin_url, database_name(url), waiting_on_lock=True), what)
+    release()
+    writer.join(timeout=WAIT_S)
+    assert not writer.is_alive()
+    [error] = outcome
+    return error
 
 
 def test_the_same_registration_twice_at_once_is_refused_as_replayed(
     urls: tuple[str, str],
 ) -> None:
-    url, admin_url = urls
+    url = urls[0]
     engine = open_engine(url)
     store = Store(engine)
     identity = Identity.generate()
     now = now_int()
     listing = cafe(identity, now)
-    outcome: list[BaseException | None] = []
     try:
         with engine.connect() as first:
             # The first of the two, caught between storing and committing: its listing
@@ -191,16 +204,9 @@ def test_the_same_registration_twice_at_once_is_refused_as_replayed(
             first.execute(
                 insert(nonces).values(did=listing.did, nonce=listing.nonce, expires=now + 600)
             )
-            writer = threading.Thread(target=registering(store, listing, now, outcome))
-            writer.start()
-            until(
-                lambda: backends(admin_url, database_name(url), waiting_on_lock=True),
-                "the second registration to wait on the first's row",
+            error = register_behind(
+                store, listing, now, urls, first.commit, "the second to wait on the first's row"
             )
-            first.commit()
-            writer.join(timeout=WAIT_S)
-        assert not writer.is_alive()
-        [error] = outcome
         # Not "stale": the listing it found is its own, and the nonce says so.
         assert isinstance(error, ReplayedRequest)
     finally:
@@ -210,35 +216,26 @@ def test_the_same_registration_twice_at_once_is_refused_as_replayed(
 def test_a_nonce_stored_concurrently_refuses_the_whole_registration(
     urls: tuple[str, str],
 ) -> None:
-    url, admin_url = urls
+    url = urls[0]
     store = Store(open_engine(url))
     identity = Identity.generate()
     now = now_int()
     listing = cafe(identity, now)
-    outcome: list[BaseException | None] = []
-    write = registering(store, listing, now, outcome)
     try:
-        with psycopg.connect(admin_url.rsplit("/", 1)[0] + "/" + database_name(url)) as other:
+        with psycopg.connect(url) as other:
             # Another request stores the same nonce and has not committed yet: this
             # registration sees no such nonce when it starts, then waits on its key.
             other.execute(
                 "INSERT INTO discovery_nonces (did, nonce, expires) VALUES (%s, %s, %s)",
                 (identity.did, listing.nonce, now + 600),
             )
-            writer = threading.Thread(target=write)
-            writer.start()
-            until(
-                lambda: backends(admin_url, database_name(url), waiting_on_lock=True),
-                "the registration to wait on the nonce",
+            error = register_behind(
+                store, listing, now, urls, other.commit, "the registration to wait on the nonce"
             )
-            other.commit()
-            writer.join(timeout=WAIT_S)
-        assert not writer.is_alive()
-        [error] = outcome
         assert isinstance(error, ReplayedRequest)
         # Refused whole: the listing and its categories were rolled back with the statement.
         assert store.get(identity.did, now=now) is None
-        with psycopg.connect(admin_url.rsplit("/", 1)[0] + "/" + database_name(url)) as check:
+        with psycopg.connect(url) as check:
             [count] = check.execute("SELECT count(*) FROM discovery_listing_categories").fetchone()
         assert count == 0
     finally:
