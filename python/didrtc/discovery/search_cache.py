@@ -140,12 +140,6 @@ class SearchCache:
                 owned.set()
         return page, "miss"
 
-    @property
-    def generation(self) -> int:
-        """Which write this process last saw; a read begun under an older one is never stored."""
-        with self._lock:
-            return self._generation
-
     def clear(self) -> None:
         """Forget every page (after a registration or a deletion in this process)."""
         with self._lock:
